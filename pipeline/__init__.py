@@ -1,0 +1,1 @@
+"""Source-independent orchestration: config, schema, normalisers, runner, replay and the CLI."""

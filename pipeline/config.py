@@ -1,0 +1,123 @@
+"""config.yaml loaded into typed, frozen objects; every mistake is one clear line naming the key."""
+
+from __future__ import annotations
+
+import os
+import pkgutil
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_CONFIG = Path("config.yaml")
+# Environment variables may override the database path and secrets only, never behaviour.
+ENV_DB = "SAFEGUARDING_NEWS_DB"
+
+
+class ConfigError(Exception):
+    """A config problem, already phrased for the operator; the CLI prints it and exits 2."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Politeness(_Frozen):
+    obey_robots_txt: bool = True
+    download_delay: float = Field(2.0, ge=0)
+    concurrent_requests_per_domain: int = Field(1, ge=1, le=8)
+    autothrottle: bool = True
+    download_timeout: float = Field(30.0, gt=0)
+    retry_times: int = Field(3, ge=0, le=10)
+    max_response_bytes: int = Field(20_000_000, gt=0)
+
+
+class CrawlSettings(_Frozen):
+    timeout_seconds: int = Field(1800, gt=0)
+    batch_size: int = Field(100, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Source(_Frozen):
+    slug: str
+    type: Literal["spider"] = "spider"
+    enabled: bool = True
+    name: str
+    organisation: str
+    allowed_domains: tuple[str, ...] = Field(min_length=1)
+    trailing_slash: Literal["keep", "strip", "add"] = "keep"
+    schedule: str = "0 6 * * *"
+    options: dict[str, str | int | float | bool | list[str]] = Field(default_factory=dict)
+
+
+class Config(_Frozen):
+    database: str = "safeguarding.db"
+    user_agent: str
+    crawl: CrawlSettings = CrawlSettings()
+    politeness: Politeness = Politeness()
+    sources: dict[str, Source]
+    path: str = ""
+
+    @field_validator("user_agent")
+    @classmethod
+    def _honest_agent(cls, value: str) -> str:
+        if "@" not in value and "http" not in value:
+            raise ValueError("must carry a contact address (an e-mail or a URL) so site owners can reach us")
+        return value
+
+    def source(self, slug: str) -> Source:
+        if slug not in self.sources:
+            raise ConfigError(f"unknown source {slug!r}; known sources: {', '.join(sorted(self.sources))}")
+        return self.sources[slug]
+
+    def enabled_sources(self) -> list[Source]:
+        return [s for s in self.sources.values() if s.enabled]
+
+
+def spider_slugs() -> set[str]:
+    """Slugs of the coded spiders: every public module of the `spiders` package (bases start with `_`)."""
+    import spiders
+
+    return {m.name for m in pkgutil.iter_modules(spiders.__path__) if not m.name.startswith("_")}
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def load_config(path: str | os.PathLike | None = None, db_override: str | None = None) -> Config:
+    """Read and validate config.yaml; raise ConfigError with one line naming the problem."""
+    cfg_path = Path(path) if path else DEFAULT_CONFIG
+    try:
+        data = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {cfg_path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {cfg_path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{cfg_path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cfg_path}: expected a mapping of settings at the top level")
+    sources = data.get("sources")
+    if not isinstance(sources, dict) or not sources:
+        raise ConfigError(f"{cfg_path}: sources: at least one source is required")
+    data = {**data, "sources": {k: {**(v or {}), "slug": k} if isinstance(v, dict) or v is None else v
+                                for k, v in sources.items()}, "path": str(cfg_path)}
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+        raise ConfigError(f"{cfg_path}: {_where(err['loc'])}: {err['msg']}{got}") from None
+    known = spider_slugs()
+    for slug, source in config.sources.items():
+        if source.type == "spider" and slug not in known:
+            raise ConfigError(
+                f"{cfg_path}: sources.{slug}: no spider module spiders/{slug}.py "
+                f"(known: {', '.join(sorted(known))})"
+            )
+    override = db_override or os.environ.get(ENV_DB)
+    return config.model_copy(update={"database": override}) if override else config

@@ -1,0 +1,291 @@
+"""Pure functions that turn a spider's ``RawItem`` into a ``Publication``.
+
+No I/O and no clock: every function here is table-tested in ``tests/pipeline/test_normalise.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import lxml.html
+from dateutil import parser as dateparser
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+from pipeline.schema import CONTENT_TYPES, Document, Publication, RawItem
+
+LONDON = ZoneInfo("Europe/London")
+
+
+class InvalidItem(ValueError):
+    """A RawItem that cannot become a Publication (no title, no URL, ...)."""
+
+
+# ---------------------------------------------------------------- dates
+
+_LABEL = re.compile(
+    r"^\s*(?:last\s+updated|updated|published|first\s+published|date\s+published|posted)\s*:?\s*", re.I
+)
+_YEAR = re.compile(r"^\(?\s*(?:published\s+)?((?:19|20)\d\d)\s*\)?$", re.I)
+_ISO_START = re.compile(r"^\d{4}-\d\d")
+_URL_MONTH = re.compile(r"^((?:19|20)\d\d)/([a-z]+)$", re.I)
+_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+            ("october", "oct"), ("november", "nov"), ("december", "dec"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+# Two defaults that differ in every field: a field that comes out different under the two parses was
+# not in the string, which tells the precision the site gave without guessing.
+_DEFAULT_A = datetime(2000, 1, 1, 0, 0, 0)
+_DEFAULT_B = datetime(2001, 2, 2, 1, 1, 1)
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    iso: str
+    precision: str
+
+
+def parse_date(raw: str | None) -> ParsedDate | None:
+    """Any date a source shows, to ISO 8601 and its precision; ``None`` if there is no date in it.
+
+    Datetimes become UTC (``2016-12-25T00:15:06Z``); a datetime without an offset is read as UK local
+    time, since every source is a UK site. Day-first is assumed for numeric dates (UK usage).
+    """
+    text = " ".join((raw or "").split())
+    text = _LABEL.sub("", text).strip(" .,;")
+    if not text:
+        return None
+    if m := _YEAR.match(text):
+        return ParsedDate(m.group(1), "year")
+    if m := _URL_MONTH.match(text):
+        month = _MONTHS.get(m.group(2).lower())
+        return ParsedDate(f"{m.group(1)}-{month:02d}", "month") if month else None
+    dayfirst = not _ISO_START.match(text)
+    try:
+        a = dateparser.parse(text, default=_DEFAULT_A, dayfirst=dayfirst, fuzzy=True)
+        b = dateparser.parse(text, default=_DEFAULT_B, dayfirst=dayfirst, fuzzy=True)
+    except (ValueError, OverflowError):
+        return None
+    if a.year != b.year:
+        return None  # no year in the text: a bare "5 March" is not a usable date
+    if a.month != b.month:
+        return ParsedDate(f"{a.year:04d}", "year")
+    if a.day != b.day:
+        return ParsedDate(f"{a.year:04d}-{a.month:02d}", "month")
+    if (a.hour, a.minute) != (b.hour, b.minute):
+        return ParsedDate(a.date().isoformat(), "day")
+    moment = a if a.tzinfo else a.replace(tzinfo=LONDON)
+    utc = moment.astimezone(timezone.utc).replace(microsecond=0)
+    return ParsedDate(utc.strftime("%Y-%m-%dT%H:%M:%SZ"), "datetime")
+
+
+def date_iso(raw: str | None) -> str | None:
+    parsed = parse_date(raw)
+    return parsed.iso if parsed else None
+
+
+# ---------------------------------------------------------------- URLs
+
+TRACKING_PARAMS = ("fbclid", "gclid", "mc_cid", "mc_eid", "_ga", "_gl")
+
+
+def canonical_url(url: str, trailing_slash: str = "keep") -> str:
+    """Scheme and host normalised, fragment and tracking parameters dropped, query sorted.
+
+    ``trailing_slash`` is the site's rule for paths: ``keep`` as given, ``strip`` or ``add``.
+    """
+    url = url.strip()
+    if not url:
+        return ""
+    query_params = re.findall(r"[?&]([^=&#]+)", url)
+    tracking = [p for p in query_params if p.lower().startswith("utm_") or p.lower() in TRACKING_PARAMS]
+    if tracking:
+        url = url_query_cleaner(url, tracking, remove=True, keep_fragments=True)
+    url = canonicalize_url(url, keep_fragments=False)
+    if url.startswith("http://"):
+        url = "https://" + url[len("http://") :]
+    return _apply_slash_rule(url, trailing_slash)
+
+
+def _apply_slash_rule(url: str, rule: str) -> str:
+    head, sep, query = url.partition("?")
+    scheme_host, _, path = head.partition("://")
+    host, slash, rest = path.partition("/")
+    if not rest or rule == "keep":
+        return url
+    last = rest.rsplit("/", 1)[-1]
+    if rule == "strip":
+        rest = rest.rstrip("/")
+    elif rule == "add" and not rest.endswith("/") and "." not in last:
+        rest += "/"
+    return f"{scheme_host}://{host}/{rest}{sep}{query}"
+
+
+# ---------------------------------------------------------------- text
+
+_BLOCK_TAGS = {
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section",
+    "article", "blockquote", "pre", "figcaption", "dd", "dt", "hr", "header", "footer", "aside", "main",
+}
+_DROP_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "form", "button")
+
+
+def clean_text(text: str | None) -> str:
+    """Entities decoded, whitespace folded to single spaces."""
+    if not text:
+        return ""
+    return " ".join(html.unescape(text).split())
+
+
+def html_to_text(markup: str | None) -> str:
+    """HTML (a fragment or a page) to readable text: paragraphs on their own lines, no markup."""
+    if not markup or not markup.strip():
+        return ""
+    if "<" not in markup:
+        return clean_text(markup)
+    try:
+        root = lxml.html.fromstring(markup)
+    except (lxml.etree.ParserError, ValueError):
+        return clean_text(re.sub(r"<[^>]*>", " ", markup))
+    for bad in root.iter(*_DROP_TAGS):
+        bad.drop_tree() if bad.getparent() is not None else bad.clear()
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag in _BLOCK_TAGS:
+            el.tail = "\n" + (el.tail or "")
+            el.text = "\n" + (el.text or "")
+    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+# ---------------------------------------------------------------- content types
+
+# Each site's own label (lower case) to the vocabulary of DESIGN 3.2. GOV.UK's document types, WordPress
+# post types and the visible labels of the HTML sites share one table; unknown labels become `other`.
+CONTENT_TYPE_LABELS: dict[str, str] = {
+    # GOV.UK document_type
+    "news_story": "news", "world_news_story": "news", "government_response": "news",
+    "press_release": "press_release", "speech": "news", "news_article": "news",
+    "corporate_report": "report", "independent_report": "report", "research": "report",
+    "policy_paper": "report", "impact_assessment": "report", "foi_release": "correspondence",
+    "correspondence": "correspondence", "guidance": "guidance", "statutory_guidance": "guidance",
+    "detailed_guide": "guidance", "promotional": "guidance", "form": "other", "notice": "other",
+    "regulation": "guidance", "national_statistics": "statistics", "official_statistics": "statistics",
+    "statistics": "statistics", "transparency": "statistics", "statistical_data_set": "statistics",
+    "open_consultation": "consultation", "closed_consultation": "consultation",
+    "consultation_outcome": "consultation", "consultation": "consultation",
+    # visible labels of the HTML and WordPress sites
+    "news": "news", "blog": "blog", "blogs": "blog", "post": "news", "podcast": "podcast",
+    "press notice": "press_release", "press release": "press_release", "statement": "news",
+    "report": "report", "annual report": "report", "resource": "report", "national review": "review",
+    "review": "review", "rapid review": "review", "briefing": "briefing", "caspar briefing": "briefing",
+    "newsletter": "news", "data": "statistics", "letter": "correspondence",
+}
+
+
+def content_type_for(label: str | None) -> str:
+    key = " ".join((label or "").replace("-", " ").split()).lower()
+    if key in CONTENT_TYPES:
+        return key
+    return CONTENT_TYPE_LABELS.get(key) or CONTENT_TYPE_LABELS.get(key.replace(" ", "_"), "other")
+
+
+# ---------------------------------------------------------------- items
+
+HASHED_FIELDS = ("title", "summary", "body_text", "published_at", "updated_at", "documents", "withdrawn_at")
+
+
+def _documents(raw_docs: list[dict]) -> tuple[Document, ...]:
+    seen: set[str] = set()
+    docs = []
+    for d in raw_docs:
+        url = canonical_url(str(d.get("url") or ""))
+        if not url or url in seen:
+            continue
+        seen.add(url)
+        size = d.get("size")
+        if isinstance(size, int | float) and not isinstance(size, bool):
+            size = human_size(size)
+        docs.append(
+            Document(
+                title=clean_text(str(d.get("title") or "")) or url.rsplit("/", 1)[-1],
+                url=url,
+                file_type=clean_text(str(d.get("file_type") or "")).upper(),
+                size="" if size in (None, "") else str(size),
+            )
+        )
+    return tuple(docs)
+
+
+def human_size(n_bytes: float) -> str:
+    """Bytes as the sites show sizes: ``1.7 MB``, ``320 KB``."""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n_bytes < 1024 or unit == "GB":
+            return f"{n_bytes:.0f} {unit}" if unit in ("bytes", "KB") else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+    return ""
+
+
+def content_hash(fields: dict) -> str:
+    """Hash of the fields that matter to a reader; markup and fetch times never enter it."""
+    payload = json.dumps({k: fields.get(k) for k in HASHED_FIELDS}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def normalise(item: RawItem, trailing_slash: str = "keep") -> Publication:
+    """A spider's RawItem to a Publication; raises ``InvalidItem`` naming what is missing."""
+    url = canonical_url(item.url, trailing_slash)
+    if not url.startswith("https://"):
+        raise InvalidItem(f"no usable URL ({item.url!r})")
+    title = clean_text(html_to_text(item.title)) if "<" in item.title else clean_text(item.title)
+    if not title:
+        raise InvalidItem(f"no title at {url}")
+    published = parse_date(item.published)
+    if item.published.strip() and published is None:
+        raise InvalidItem(f"unreadable date {item.published!r} at {url}")
+    body = html_to_text(item.body_html) if item.body_html else html_to_text(item.body_text)
+    summary = html_to_text(item.summary)
+    updated = date_iso(item.updated)
+    if updated and published and updated < published.iso[: len(updated)]:
+        updated = published.iso  # GOV.UK's public_updated_at can precede first_published_at (imports)
+    fields = {
+        "title": title,
+        "summary": " ".join(summary.split()),
+        "body_text": body,
+        "published_at": published.iso if published else None,
+        "updated_at": updated,
+        "documents": [d.__dict__ for d in _documents(item.documents)],
+        "withdrawn_at": date_iso(item.withdrawn),
+    }
+    natural_key = item.natural_key.strip() or url
+    return Publication(
+        id=f"{item.source}:{natural_key}",
+        source=item.source,
+        url=url,
+        title=title,
+        summary=fields["summary"],
+        body_text=body,
+        content_type=item.content_type if item.content_type in CONTENT_TYPES else content_type_for(item.source_type),
+        source_type=clean_text(item.source_type),
+        published_at=fields["published_at"],
+        published_precision=published.precision if published else None,
+        updated_at=fields["updated_at"],
+        topics=tuple(dict.fromkeys(t for t in (clean_text(x) for x in item.topics) if t)),
+        documents=_documents(item.documents),
+        withdrawn_at=fields["withdrawn_at"],
+        language=(item.language or "en").strip().lower(),
+        links=tuple(dict.fromkeys(u for u in (canonical_url(x) for x in item.links) if u)),
+        content_hash=content_hash(fields),
+    )

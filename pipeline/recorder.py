@@ -1,0 +1,133 @@
+"""The Scrapy side of a run, inside the crawl process: normalise, validate and de-duplicate each item,
+store it in batched transactions, and close the run row with its figures and status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from pipeline.clock import iso, system_clock
+from pipeline.normalise import InvalidItem, normalise
+from pipeline.schema import Publication, RawItem
+from storage import db as store
+
+log = logging.getLogger(__name__)
+MAX_MESSAGES = 5
+
+
+def run_status(*, stored: int, errors: int, reason: str) -> str:
+    """``interrupted`` when the crawl was stopped; ``failed`` when errors left nothing; ``partial`` when
+    errors left some; else ``ok``. Invalid items alone are counted, not failures: one malformed item
+    must not turn a daily crawl red for ever (the health checks watch the counts)."""
+    if reason in ("shutdown", "interrupted"):
+        return "interrupted"
+    if errors:
+        return "partial" if stored else "failed"
+    return "ok"
+
+
+def http_error_counts(stats: dict[str, Any]) -> dict[str, int]:
+    """Failed responses by status (and failed connections by exception), robots.txt lookups left out:
+    a site without robots.txt is normal."""
+    counts: dict[str, int] = {}
+    for key, value in stats.items():
+        if key.startswith("downloader/response_status_count/"):
+            code = key.rsplit("/", 1)[-1]
+            value -= stats.get(f"robotstxt/response_status_count/{code}", 0)
+            if code.isdigit() and int(code) >= 400 and value > 0:
+                counts[code] = value
+        elif key.startswith("downloader/exception_type_count/"):
+            counts[key.rsplit("/", 1)[-1].rsplit(".", 1)[-1]] = value
+    return counts
+
+
+def summary_message(errors: list[str], invalid: list[str]) -> str:
+    lines = errors + [f"invalid item: {m}" for m in invalid]
+    more = f" (+{len(lines) - MAX_MESSAGES} more)" if len(lines) > MAX_MESSAGES else ""
+    return "; ".join(lines[:MAX_MESSAGES]) + more
+
+
+class RunRecorder:
+    """Item pipeline: ``RawItem`` → ``Publication`` → the database, counted in the run row."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.run_id = settings.getint("SGN_RUN_ID")
+        self.trailing_slash = settings.get("SGN_TRAILING_SLASH", "keep")
+        self.batch_size = settings.getint("SGN_BATCH_SIZE", 100)
+        self.clock = system_clock
+        self.db = store.open_db(settings.get("SGN_DB_PATH"))
+        self.buffer: list[Publication] = []
+        self.seen_ids: set[str] = set()
+        self.seen_urls: set[str] = set()
+        self.invalid: list[str] = []
+        self.counts = {"items": 0, "new": 0, "updated": 0, "unchanged": 0, "duplicates": 0}
+        crawler.signals.connect(self.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, RawItem):
+            raise DropItem(f"not a RawItem: {type(item).__name__}")
+        try:
+            pub = normalise(item, self.trailing_slash)
+        except InvalidItem as exc:
+            self.invalid.append(str(exc))
+            log.warning("invalid item: %s", exc)
+            raise DropItem(str(exc)) from None
+        if pub.id in self.seen_ids or pub.url in self.seen_urls:
+            self.counts["duplicates"] += 1
+            raise DropItem(f"duplicate within this run: {pub.url}")
+        self.seen_ids.add(pub.id)
+        self.seen_urls.add(pub.url)
+        self.counts["items"] += 1
+        self.buffer.append(pub)
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        result = store.store_batch(self.db, self.buffer, iso(self.clock()))
+        self.buffer = []
+        for key in ("new", "updated", "unchanged"):
+            self.counts[key] += getattr(result, key)
+        store.update_run(self.db, self.run_id, **self.counts, invalid=len(self.invalid))
+
+    def spider_error(self, failure: Any, response: Any, spider: Spider) -> None:
+        spider.record_error(response.url, f"parse error {failure.type.__name__}: {failure.getErrorMessage()}")
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.flush()
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        errors: list[str] = list(getattr(spider, "errors", []))
+        status = run_status(stored=self.counts["items"], errors=len(errors), reason=reason)
+        message = summary_message(errors, self.invalid)
+        if reason not in ("finished", "shutdown"):
+            message = f"closed: {reason}; {message}".rstrip("; ")
+        store.update_run(
+            self.db,
+            self.run_id,
+            **self.counts,
+            status=status,
+            finished_at=iso(self.clock()),
+            pages=stats.get("downloader/response_count", 0) - stats.get("robotstxt/response_count", 0),
+            invalid=len(self.invalid),
+            errors=len(errors),
+            skipped=len(getattr(spider, "skipped", [])),
+            http_errors=http_error_counts(stats),
+            door=getattr(spider, "door", ""),
+            message=message,
+        )
+        log.info("run %s of %s: %s, %s items (%s new), %s errors", self.run_id, spider.name, status,
+                 self.counts["items"], self.counts["new"], len(errors))
+        self.db.close()

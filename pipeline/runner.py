@@ -1,0 +1,114 @@
+"""One crawl of several sources: a process per source, a run row per source whatever happens."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.clock import Clock, iso, system_clock
+from pipeline.config import Config, Source
+from pipeline.replay import ReplayServer
+from storage import db as store
+
+log = logging.getLogger(__name__)
+KILL_GRACE_SECONDS = 30  # after SIGTERM, Scrapy closes the spider and its run row; then SIGKILL
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class _Child:
+    source: Source
+    run_id: int
+    proc: subprocess.Popen
+    deadline: float
+    terminated_at: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def crawl_sources(
+    config: Config,
+    sources: list[Source],
+    db_path: str,
+    replay: list[str] | None = None,
+    clock: Clock = system_clock,
+    parallel: int = 2,
+) -> list[dict]:
+    """Crawl each source in its own process (up to ``parallel`` at once) and return their run rows."""
+    db = store.open_db(db_path)
+    closed = store.close_dead_runs(db, iso(clock()), pid_alive)
+    if closed:
+        log.warning("closed %d run(s) left open by a dead crawl as interrupted: %s", len(closed), closed)
+    server = ReplayServer(replay).start() if replay else None
+    try:
+        run_ids = _run_children(config, sources, db, db_path, server, clock, parallel)
+    finally:
+        if server:
+            server.stop()
+    return [store.get_run(db, run_id) for run_id in run_ids]
+
+
+def _run_children(config: Config, sources: list[Source], db, db_path: str, server: ReplayServer | None,
+                  clock: Clock, parallel: int) -> list[int]:
+    pending = list(sources)
+    running: list[_Child] = []
+    run_ids: list[int] = []
+    while pending or running:
+        while pending and len(running) < max(1, parallel):
+            child = _spawn(config, pending.pop(0), db, db_path, server, clock)
+            running.append(child)
+            run_ids.append(child.run_id)
+        for child in list(running):
+            if child.proc.poll() is not None:
+                _reap(child, db, clock)
+                running.remove(child)
+            elif time.monotonic() > child.deadline and child.terminated_at is None:
+                child.notes.append(f"timed out after {config.crawl.timeout_seconds} s")
+                child.proc.terminate()
+                child.terminated_at = time.monotonic()
+            elif child.terminated_at and time.monotonic() > child.terminated_at + KILL_GRACE_SECONDS:
+                child.proc.kill()
+        time.sleep(0.05)
+    return run_ids
+
+
+def _spawn(config: Config, source: Source, db, db_path: str, server: ReplayServer | None,
+           clock: Clock) -> _Child:
+    run_id = store.start_run(db, source.slug, iso(clock()), pid=None)
+    cmd = [sys.executable, "-m", "pipeline.crawlproc", "--config", config.path, "--source", source.slug,
+           "--db", str(db_path), "--run-id", str(run_id)]
+    if server:
+        cmd += ["--replay-address", server.address]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen(cmd, env=env)
+    store.set_run_pid(db, run_id, proc.pid)
+    log.info("crawling %s (run %d, pid %d)", source.slug, run_id, proc.pid)
+    return _Child(source, run_id, proc, time.monotonic() + config.crawl.timeout_seconds)
+
+
+def _reap(child: _Child, db, clock: Clock) -> None:
+    code = child.proc.returncode
+    reason = child.notes or [f"crawl process exited with status {code}" if code else
+                             "crawl process ended without closing its run"]
+    if child.notes:  # timed out: whatever the child wrote stays, but the run did not finish
+        store.update_run(db, child.run_id, status="failed", finished_at=iso(clock()))
+        run = store.get_run(db, child.run_id)
+        store.update_run(db, child.run_id, message=f"{'; '.join(reason)}; {run['message']}".strip("; "))
+    elif store.close_open_run(db, child.run_id, "failed", "; ".join(reason), iso(clock())):
+        log.error("%s: %s", child.source.slug, "; ".join(reason))
