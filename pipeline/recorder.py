@@ -3,6 +3,7 @@ store it in batched transactions, and close the run row with its figures and sta
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -43,6 +44,13 @@ def http_error_counts(stats: dict[str, Any]) -> dict[str, int]:
         elif key.startswith("downloader/exception_type_count/"):
             counts[key.rsplit("/", 1)[-1].rsplit(".", 1)[-1]] = value
     return counts
+
+
+RUN_STATS_PREFIXES = ("sgn/", "media/")  # spider and guard counters worth keeping with the run
+
+
+def run_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in sorted(stats.items()) if k.startswith(RUN_STATS_PREFIXES)}
 
 
 def summary_message(errors: list[str], invalid: list[str]) -> str:
@@ -126,6 +134,7 @@ class RunRecorder:
             skipped=len(getattr(spider, "skipped", [])),
             http_errors=http_error_counts(stats),
             door=getattr(spider, "door", ""),
+            stats=json.dumps(run_stats(stats), default=str),
             message=message,
         )
         log.info("run %s of %s: %s, %s items (%s new), %s errors", self.run_id, spider.name, status,

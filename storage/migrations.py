@@ -64,4 +64,5 @@ def m002_search_and_run_details(db: Database) -> None:
     db["runs"].add_column("door", str)
     db["runs"].add_column("skipped", int, not_null_default=0)
     db["runs"].add_column("duplicates", int, not_null_default=0)
+    db["runs"].add_column("stats", str, not_null_default="{}")
     db["publications"].enable_fts(["title", "summary", "body_text"], create_triggers=True, tokenize="porter")
