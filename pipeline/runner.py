@@ -60,7 +60,19 @@ def crawl_sources(
     finally:
         if server:
             server.stop()
+    after_runs(config, db, run_ids, clock)
     return [store.get_run(db, run_id) for run_id in run_ids]
+
+
+def after_runs(config: Config, db, run_ids: list[int], clock: Clock) -> None:
+    """Source-independent work once the crawl processes have ended: grouping stories across sources,
+    then health checks on each run. Each step is guarded so that one failing never loses the runs."""
+    steps: tuple = ()  # each step(config, db, run_ids, clock): clustering first, then health checks
+    for step in steps:
+        try:
+            step(config, db, run_ids, clock)
+        except Exception:  # noqa: BLE001 - a failing step is logged, the crawl's data stays
+            log.exception("after-run step %s failed", step.__name__)
 
 
 def _run_children(config: Config, sources: list[Source], db, db_path: str, server: ReplayServer | None,
