@@ -66,3 +66,61 @@ def m002_search_and_run_details(db: Database) -> None:
     db["runs"].add_column("duplicates", int, not_null_default=0)
     db["runs"].add_column("stats", str, not_null_default="{}")
     db["publications"].enable_fts(["title", "summary", "body_text"], create_triggers=True, tokenize="porter")
+
+
+# The UK month of `published_at`: UTC datetimes move to British Summer Time between 01:00 UTC on the last
+# Sundays of March and October (GOV.UK publishes at 00:01 BST, the previous day in UTC); dates, months and
+# years stay as the site gave them (a year-only date gives `YYYY`).
+_UK_MONTH = """case when length(p.published_at) > 10 then substr(datetime(p.published_at, case
+      when p.published_at >= date(substr(p.published_at, 1, 4) || '-03-31', '-6 days', 'weekday 0')
+                             || 'T01:00:00Z'
+       and p.published_at < date(substr(p.published_at, 1, 4) || '-10-31', '-6 days', 'weekday 0')
+                             || 'T01:00:00Z'
+      then '+1 hour' else '+0 hours' end), 1, 7)
+    else substr(p.published_at, 1, 7) end"""
+
+ANALYST_VIEWS = {
+    "latest_publications": """
+        select p.published_at, p.published_precision, p.source, p.title, p.content_type, p.url, p.summary,
+               p.cluster_id, c.title as story_title, p.updated_at, p.withdrawn_at, p.first_seen_at, p.id
+        from publications p left join clusters c on c.id = p.cluster_id
+        order by p.published_at is null, p.published_at desc, p.first_seen_at desc, p.id""",
+    # A publication without a cluster is a story of its own.
+    "story_members": """
+        select case when p.cluster_id is null then 'publication:' || p.id
+                    else 'cluster:' || p.cluster_id end as story_id,
+               p.cluster_id, p.id as publication_id, p.source, p.title, p.content_type, p.published_at,
+               p.published_precision, p.url
+        from publications p""",
+    "stories": """
+        select m.story_id, m.cluster_id,
+               coalesce(c.title, json_extract(json_group_array(m.title), '$[0]')) as title,
+               min(m.published_at) as first_published_at, max(m.published_at) as latest_published_at,
+               count(*) as size, group_concat(distinct m.source) as sources,
+               json_group_array(json_object('id', m.publication_id, 'source', m.source, 'title', m.title,
+                                            'url', m.url, 'content_type', m.content_type,
+                                            'published_at', m.published_at)) as members
+        from (select * from story_members
+              order by published_at is null, published_at, publication_id) m
+        left join clusters c on c.id = m.cluster_id
+        group by m.story_id
+        order by latest_published_at desc, m.story_id""",
+    "publication_changes": """
+        select v.replaced_at as changed_at, v.publication_id, p.source, p.title, v.version as old_version,
+               v.version + 1 as new_version, v.changed_fields, v.title as old_title,
+               v.published_at as old_published_at, v.updated_at as old_updated_at,
+               v.withdrawn_at as old_withdrawn_at, p.url
+        from publication_versions v join publications p on p.id = v.publication_id
+        order by v.replaced_at desc, v.publication_id""",
+    "monthly_counts": f"""
+        select {_UK_MONTH} as month, p.source, count(*) as publications
+        from publications p
+        group by month, p.source
+        order by month desc, p.source""",
+}
+
+
+@migrations()
+def m003_analyst_views(db: Database) -> None:
+    for name, sql in ANALYST_VIEWS.items():
+        db.create_view(name, sql.strip())
