@@ -35,6 +35,7 @@ class Politeness(_Frozen):
 
 class CrawlSettings(_Frozen):
     timeout_seconds: int = Field(1800, gt=0)
+    kill_grace_seconds: int = Field(30, ge=1)
     batch_size: int = Field(100, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -31,8 +31,9 @@ def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
         "DOWNLOAD_WARNSIZE": p.max_response_bytes // 2,
         # No session is needed to read public pages, and no cookie of a child-protection site is kept.
         "COOKIES_ENABLED": False,
-        # Unattended processes expose no console.
+        # An unattended crawler exposes no console and no control port.
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": config.crawl.log_level,
         "ITEM_PIPELINES": {"pipeline.recorder.RunRecorder": 100},
         "SGN_RUN_ID": run_id,

@@ -10,7 +10,7 @@ import html
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import lxml.html
@@ -88,7 +88,7 @@ def parse_date(raw: str | None) -> ParsedDate | None:
     if (a.hour, a.minute) != (b.hour, b.minute):
         return ParsedDate(a.date().isoformat(), "day")
     moment = a if a.tzinfo else a.replace(tzinfo=LONDON)
-    utc = moment.astimezone(timezone.utc).replace(microsecond=0)
+    utc = moment.astimezone(UTC).replace(microsecond=0)
     return ParsedDate(utc.strftime("%Y-%m-%dT%H:%M:%SZ"), "datetime")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from twisted.internet.task import LoopingCall
 
 from pipeline.clock import iso, system_clock
 from pipeline.normalise import InvalidItem, normalise
@@ -18,6 +19,9 @@ from storage import db as store
 
 log = logging.getLogger(__name__)
 MAX_MESSAGES = 5
+# A batch is written when it is full or this many seconds old, so that a crawl killed mid-run loses at
+# most a few seconds of parsed items.
+FLUSH_SECONDS = 2.0
 
 
 def run_status(*, stored: int, errors: int, reason: str) -> str:
@@ -75,6 +79,8 @@ class RunRecorder:
         self.seen_urls: set[str] = set()
         self.invalid: list[str] = []
         self.counts = {"items": 0, "new": 0, "updated": 0, "unchanged": 0, "duplicates": 0}
+        self.ticker = LoopingCall(self.flush)
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_error, signal=signals.spider_error)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -102,6 +108,9 @@ class RunRecorder:
             self.flush()
         return item
 
+    def spider_opened(self, spider: Spider) -> None:
+        self.ticker.start(FLUSH_SECONDS, now=False)
+
     def flush(self) -> None:
         if not self.buffer:
             return
@@ -115,6 +124,8 @@ class RunRecorder:
         spider.record_error(response.url, f"parse error {failure.type.__name__}: {failure.getErrorMessage()}")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.ticker.running:
+            self.ticker.stop()
         self.flush()
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         errors: list[str] = list(getattr(spider, "errors", []))

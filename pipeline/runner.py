@@ -16,7 +16,6 @@ from pipeline.replay import ReplayServer
 from storage import db as store
 
 log = logging.getLogger(__name__)
-KILL_GRACE_SECONDS = 30  # after SIGTERM, Scrapy closes the spider and its run row; then SIGKILL
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -93,7 +92,7 @@ def _run_children(config: Config, sources: list[Source], db, db_path: str, serve
                 child.notes.append(f"timed out after {config.crawl.timeout_seconds} s")
                 child.proc.terminate()
                 child.terminated_at = time.monotonic()
-            elif child.terminated_at and time.monotonic() > child.terminated_at + KILL_GRACE_SECONDS:
+            elif child.terminated_at and time.monotonic() > child.terminated_at + config.crawl.kill_grace_seconds:
                 child.proc.kill()
         time.sleep(0.05)
     return run_ids

@@ -1,0 +1,122 @@
+"""`crawl --replay` into a temporary database, as an operator would run it."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.support import CONFIG, FIXTURES, query, run_cli
+
+pytestmark = pytest.mark.e2e
+SITE = FIXTURES / "csprp_govuk"
+
+
+def crawl(db, *extra):
+    return run_cli("crawl", "--source", "csprp_govuk", "--replay", str(SITE), "--db", str(db),
+                   "--config", str(CONFIG), *extra)
+
+
+def test_crawl_twice_stores_once_and_changes_nothing(tmp_path):
+    db = tmp_path / "x.db"
+    first = crawl(db)
+    assert first.exit_code == 0, first.output
+    assert "csprp_govuk  ok" in first.output
+    rows = query(db, "select * from publications order by published_at desc")
+    assert len(rows) == 22
+    assert all(r["url"].startswith("https://www.gov.uk/") and r["title"] and r["published_at"] for r in rows)
+    annual = next(r for r in rows if r["url"].endswith("annual-report-2023-to-2024"))
+    assert annual["published_at"] == "2024-12-12T09:30:00Z" and annual["version"] == 1
+    assert json.loads(annual["documents"])[0]["file_type"] == "PDF"
+
+    second = crawl(db)
+    assert second.exit_code == 0, second.output
+    runs = query(db, "select * from runs order by id")
+    assert [r["status"] for r in runs] == ["ok", "ok"]
+    assert (runs[0]["new"], runs[1]["new"], runs[1]["unchanged"]) == (22, 0, 22)
+    assert runs[1]["skipped"] == 3 and runs[1]["door"] == "GOV.UK Search API + Content API"
+    assert query(db, "select count(*) n from publications")[0]["n"] == 22
+    assert query(db, "select count(*) n from publication_versions")[0]["n"] == 0
+    assert query(db, "pragma integrity_check")[0]["integrity_check"] == "ok"
+
+    status = run_cli("status", "--db", str(db), "--config", str(CONFIG), "--json")
+    assert status.exit_code == 0
+    assert json.loads(status.output)[0]["status"] == "ok"
+
+
+def test_changed_document_becomes_a_new_version(tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(SITE, site)
+    db = tmp_path / "x.db"
+    assert run_cli("crawl", "--source", "csprp_govuk", "--replay", str(site), "--db", str(db),
+                   "--config", str(CONFIG)).exit_code == 0
+    doc_path = site / "content" / "child-safeguarding-practice-review-panel-annual-report-2023-to-2024.json"
+    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    doc["description"] = "A corrected description."
+    doc_path.write_text(json.dumps(doc), encoding="utf-8")
+    result = run_cli("crawl", "--source", "csprp_govuk", "--replay", str(site), "--db", str(db),
+                     "--config", str(CONFIG))
+    assert result.exit_code == 0
+    run = query(db, "select * from runs order by id desc limit 1")[0]
+    assert (run["new"], run["updated"], run["unchanged"]) == (0, 1, 21)
+    old = query(db, "select * from publication_versions")
+    assert len(old) == 1 and json.loads(old[0]["changed_fields"]) == ["summary"]
+    assert old[0]["summary"].startswith("The panel's annual report")
+
+
+def test_failing_site_is_a_failed_run_and_exit_1(tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(SITE, site)
+    manifest = json.loads((site / "manifest.json").read_text())
+    for url in manifest:
+        if "/api/search.json" in url:
+            manifest[url] = {"status": 500}
+    (site / "manifest.json").write_text(json.dumps(manifest))
+    db = tmp_path / "x.db"
+    result = run_cli("crawl", "--source", "csprp_govuk", "--replay", str(site), "--db", str(db),
+                     "--config", str(CONFIG))
+    assert result.exit_code == 1
+    run = query(db, "select * from runs")[0]
+    assert run["status"] == "failed" and run["items"] == 0
+    assert "HTTP 500: https://www.gov.uk/api/search.json" in run["message"]
+    assert json.loads(run["http_errors"]) == {"500": 4}  # the first try and three retries
+    assert run["finished_at"]
+
+
+def test_dead_run_is_closed_as_interrupted_by_next_crawl(tmp_path):
+    from storage.db import open_db, start_run
+
+    db = tmp_path / "x.db"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    database = open_db(db)
+    dead = start_run(database, "csprp_govuk", "2025-01-01T00:00:00Z", pid=gone.pid)
+    database.close()
+    assert crawl(db).exit_code == 0
+    runs = query(db, "select id, status, finished_at, message from runs order by id")
+    assert runs[0]["id"] == dead and runs[0]["status"] == "interrupted" and runs[0]["finished_at"]
+    assert runs[1]["status"] == "ok"
+
+
+def test_crawl_over_its_time_limit_is_ended_and_failed(tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(SITE, site)
+    manifest = json.loads((site / "manifest.json").read_text())
+    page2 = next(u for u in manifest if "start=20" in u)
+    manifest[page2]["delay"] = 60
+    (site / "manifest.json").write_text(json.dumps(manifest))
+    config = yaml.safe_load(CONFIG.read_text())
+    config["crawl"].update(timeout_seconds=4, kill_grace_seconds=2)
+    config["politeness"]["download_timeout"] = 120
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    db = tmp_path / "x.db"
+    result = run_cli("crawl", "--source", "csprp_govuk", "--replay", str(site), "--db", str(db),
+                     "--config", str(tmp_path / "config.yaml"))
+    assert result.exit_code == 1
+    run = query(db, "select * from runs")[0]
+    assert run["status"] == "failed" and run["message"].startswith("timed out after 4 s")
+    assert run["items"] == query(db, "select count(*) n from publications")[0]["n"] > 0, \
+        "what was fetched before the limit is kept"
+    assert query(db, "pragma integrity_check")[0]["integrity_check"] == "ok"

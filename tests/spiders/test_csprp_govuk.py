@@ -1,0 +1,133 @@
+"""The Panel's GOV.UK publications: Search API pages, Content API documents, real GOV.UK edge cases."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.normalise import normalise
+from spiders.csprp_govuk import CsprpGovukSpider
+from tests.support import CONFIG, FIXTURES, REALDATA, crawl_offline, fake_response
+
+SITE = FIXTURES / "csprp_govuk"
+OPTIONS = dict(load_config(CONFIG).source("csprp_govuk").options)
+ANNUAL = "https://www.gov.uk/government/publications/child-safeguarding-practice-review-panel-annual-report-2023-to-2024"
+
+
+@pytest.fixture(scope="module")
+def crawled():
+    return crawl_offline(CsprpGovukSpider, SITE, OPTIONS)
+
+
+def test_every_field_of_the_annual_report(crawled):
+    pub = normalise(crawled.by_url(ANNUAL), "strip")
+    assert pub.id == "csprp_govuk:a815585e-88d6-5c44-8739-2e0f0961de50:en"
+    assert pub.source == "csprp_govuk"
+    assert pub.url == ANNUAL
+    assert pub.title == "Child Safeguarding Practice Review Panel: annual report 2023 to 2024"
+    assert pub.summary.startswith("The panel's annual report on serious child safeguarding incidents")
+    assert pub.body_text.startswith("This report sets out the themes")
+    assert "<" not in pub.body_text
+    assert (pub.content_type, pub.source_type) == ("report", "corporate_report")
+    assert (pub.published_at, pub.published_precision) == ("2024-12-12T09:30:00Z", "datetime")
+    assert pub.updated_at == "2024-12-12T09:30:00Z"
+    assert pub.withdrawn_at is None
+    assert pub.language == "en"
+    assert [(d.title, d.file_type, d.size) for d in pub.documents] == [
+        ("Child Safeguarding Practice Review Panel annual report 2023 to 2024", "PDF", "1.7 MB")]
+    assert pub.documents[0].url.startswith("https://assets.publishing.service.gov.uk/media/675a9c1e4f2b3d0011c8e7a1/")
+    assert pub.links == ("https://www.gov.uk/government/publications/i-wanted-them-all-to-notice-protecting-"
+                         "children-from-sexual-abuse-within-the-family-environment",)
+
+
+def test_invariants_over_all_items(crawled):
+    pubs = [normalise(i, "strip") for i in crawled.items]
+    assert len(pubs) == 22
+    assert len({p.id for p in pubs}) == len(pubs)
+    for p in pubs:
+        assert p.title and p.url.startswith("https://www.gov.uk/")
+        assert p.published_precision == "datetime" and p.published_at.endswith("Z")
+        assert p.updated_at >= p.published_at
+        assert p.language == "en"
+        assert p.content_type != "other" or p.source_type in ("form", "notice")
+
+
+def test_both_search_pages_are_walked(crawled):
+    pages = [u for u in crawled.requested if "/api/search.json" in u]
+    assert len(pages) == 2
+    assert "start=20" in pages[1]
+
+
+def test_panel_reviews_are_typed_review(crawled):
+    types = {i.title: normalise(i).content_type for i in crawled.items}
+    assert types["It was hard to escape \u2013 safeguarding children at risk from criminal exploitation"] == "review"
+    assert types["Child Safeguarding Practice Review Panel: annual report 2022 to 2023"] == "report"
+
+
+def test_redirect_gone_and_translation_are_skipped_not_stored(crawled):
+    reasons = sorted(s.split(":")[0] for s in crawled.spider.skipped)
+    assert reasons == ["gone", "redirect", "translation (ur)"]
+    assert not crawled.spider.errors
+    assert not any(i.url.endswith((".ur", "/406beacon")) for i in crawled.items)
+
+
+def test_withdrawn_notice_gives_withdrawn_at(crawled):
+    pig = normalise(crawled.by_url("https://www.gov.uk/government/publications/a-guide-for-pig-keepers"))
+    assert pig.withdrawn_at == "2015-01-13T13:05:30Z"
+    # no first_published_at in the document: details.first_public_at is the published date
+    assert pig.published_at == "2011-09-29T00:00:00Z"
+
+
+def test_timestamps_out_of_order(crawled):
+    pub = normalise(crawled.by_url("https://www.gov.uk/government/news/christmas-2016-prime-ministers-message"))
+    assert pub.published_at == "2016-12-25T00:15:06Z"
+    assert pub.updated_at == pub.published_at  # public_updated_at (00:15:02) precedes first_published_at
+
+
+CONTENT_DOCS = sorted((REALDATA / "govuk" / "content_api").rglob("*.json"))
+
+
+@pytest.mark.parametrize("path", CONTENT_DOCS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_every_real_content_document(path: Path):
+    """Each real GOV.UK document either becomes a valid item or is skipped with a reason."""
+    spider = CsprpGovukSpider(options=OPTIONS)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    url = f"https://www.gov.uk/api/content{doc.get('base_path') or '/x'}"
+    items = list(spider.parse_content(fake_response(url, path.read_bytes()), hit={"link": "/x", "title": ""}))
+    if doc.get("schema_name") in ("redirect", "gone") or (doc.get("locale") or "en") != "en":
+        assert items == [] and len(spider.skipped) == 1
+    else:
+        assert len(items) == 1
+        pub = normalise(items[0])
+        assert pub.title == " ".join(doc["title"].split())
+        assert pub.id.endswith(f"{doc['content_id']}:en")
+
+
+def test_malformed_and_unexpected_search_answers_are_recorded():
+    spider = CsprpGovukSpider(options=OPTIONS)
+    url = spider.search_url(0)
+    assert list(spider.parse_search(fake_response(url, b"<html>oops"), start=0)) == []
+    assert list(spider.parse_search(fake_response(url, b'{"results": "nope"}'), start=0)) == []
+    assert [e.split(":")[0] for e in spider.errors] == [
+        "malformed JSON (Expecting value", "Search API answer has no results list"]
+
+
+def test_search_stops_at_total_and_on_an_empty_page():
+    spider = CsprpGovukSpider(options={**OPTIONS, "page_size": 2})
+    page = {"results": [{"link": "/a", "title": "A"}, {"link": "/b", "title": "B"}], "total": 3}
+    out = list(spider.parse_search(fake_response(spider.search_url(0), json.dumps(page)), start=0))
+    assert [r.url.rsplit("/", 1)[-1] for r in out] == ["a", "b", "search.json?filter_organisations=child-"
+                                                       "safeguarding-practice-review-panel&order=-public_timestamp"
+                                                       "&count=2&start=2&fields=title&fields=link&fields="
+                                                       "description&fields=public_timestamp&fields="
+                                                       "content_store_document_type"]
+    last = {"results": [], "total": 3}
+    assert list(spider.parse_search(fake_response(spider.search_url(2), json.dumps(last)), start=2)) == []
+
+
+def test_missing_organisation_option_is_recorded():
+    spider = CsprpGovukSpider(options={})
+    result = crawl_offline(CsprpGovukSpider, SITE, {})
+    assert result.items == [] and "organisation_slug is missing" in result.spider.errors[0]
+    assert spider.errors == []

@@ -1,0 +1,135 @@
+import json
+import sqlite3
+
+import pytest
+
+from pipeline.normalise import normalise
+from pipeline.schema import RawItem
+from storage.db import (
+    StorageError,
+    close_dead_runs,
+    get_run,
+    open_db,
+    start_run,
+    store_batch,
+    update_run,
+)
+from storage.migrations import migrations
+
+CONTRACT = {
+    "publications": {"id", "source", "url", "title", "summary", "body_text", "content_type", "source_type",
+                     "published_at", "published_precision", "updated_at", "topics", "documents",
+                     "first_seen_at", "last_seen_at", "content_hash", "version", "cluster_id", "withdrawn_at"},
+    "publication_versions": {"publication_id", "version", "seen_at"},
+    "runs": {"id", "source", "started_at", "finished_at", "status", "pages", "items", "new", "updated",
+             "unchanged", "invalid", "errors", "http_errors", "message"},
+    "alerts": {"id", "source", "run_id", "kind", "message", "raised_at", "resolved_at"},
+    "clusters": {"id", "title", "first_published_at", "size"},
+}
+
+
+def pub(n=1, **kw):
+    fields = {"source": "s", "url": f"https://example.org/{n}", "title": f"Title {n}",
+              "summary": "A summary", "body_html": "<p>Body about neglect</p>", "published": "2024-04-16",
+              **kw}
+    return normalise(RawItem(**fields))
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_db(tmp_path / "t.db")
+    yield database
+    database.close()
+
+
+def test_contract_tables_and_wal(db):
+    for table, columns in CONTRACT.items():
+        assert columns <= set(db[table].columns_dict), table
+    assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert "publications_fts" in db.table_names()
+
+
+def test_new_unchanged_changed(db):
+    first = store_batch(db, [pub(1), pub(2)], "2025-01-01T00:00:00Z")
+    assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
+    again = store_batch(db, [pub(1), pub(2)], "2025-01-02T00:00:00Z")
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+    row = db["publications"].get("s:https://example.org/1")
+    assert (row["version"], row["first_seen_at"], row["last_seen_at"]) == (
+        1, "2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z")
+    assert db["publication_versions"].count == 0
+
+    changed = store_batch(db, [pub(1, title="Title 1 (revised)")], "2025-01-03T00:00:00Z")
+    assert changed.updated == 1
+    row = db["publications"].get("s:https://example.org/1")
+    assert (row["title"], row["version"], row["first_seen_at"]) == ("Title 1 (revised)", 2, "2025-01-01T00:00:00Z")
+    old = list(db.query("select * from publication_versions"))
+    assert len(old) == 1
+    assert old[0]["version"] == 1 and old[0]["title"] == "Title 1"
+    assert json.loads(old[0]["changed_fields"]) == ["title"]
+    assert (old[0]["seen_at"], old[0]["replaced_at"]) == ("2025-01-02T00:00:00Z", "2025-01-03T00:00:00Z")
+
+
+def test_full_text_index_stays_in_step(db):
+    store_batch(db, [pub(1), pub(2, body_html="<p>Online harms</p>")], "2025-01-01T00:00:00Z")
+    search = "select p.id from publications_fts f join publications p on p.rowid = f.rowid " \
+             "where publications_fts match ?"
+    assert [r["id"] for r in db.query(search, ["neglect"])] == ["s:https://example.org/1"]
+    store_batch(db, [pub(1, body_html="<p>Now about exploitation</p>")], "2025-01-02T00:00:00Z")
+    assert list(db.query(search, ["neglect"])) == []
+    assert [r["id"] for r in db.query(search, ["exploitation"])] == ["s:https://example.org/1"]
+
+
+def test_a_failed_batch_writes_nothing(db, monkeypatch):
+    import storage.db as store
+
+    calls = {"n": 0}
+    real_insert = store._insert
+
+    def failing_insert(database, table, row):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        real_insert(database, table, row)
+
+    monkeypatch.setattr(store, "_insert", failing_insert)
+    with pytest.raises(sqlite3.OperationalError):
+        store_batch(db, [pub(1), pub(2)], "2025-01-01T00:00:00Z")
+    assert db["publications"].count == 0
+
+
+def test_old_database_upgrades_in_place(tmp_path):
+    path = tmp_path / "old.db"
+    old = open_db(path, migrate=False)
+    migrations.apply(old, stop_before="m002_search_and_run_details")
+    assert "publications_fts" not in old.table_names()
+    old["publications"].insert({"id": "s:1", "source": "s", "url": "https://example.org/1", "title": "Kept",
+                                "content_hash": "h", "version": 1, "first_seen_at": "2024-01-01T00:00:00Z",
+                                "last_seen_at": "2024-01-01T00:00:00Z"})
+    old.close()
+    upgraded = open_db(path)
+    assert upgraded["publications"].get("s:1")["title"] == "Kept"
+    assert {"language", "links"} <= set(upgraded["publications"].columns_dict)
+    hits = list(upgraded.query("select rowid from publications_fts where publications_fts match 'kept'"))
+    assert len(hits) == 1, "existing rows are indexed by the upgrade"
+    assert not migrations.pending(upgraded)
+
+
+def test_runs_lifecycle_and_dead_runs(db):
+    run_id = start_run(db, "s", "2025-01-01T00:00:00Z", pid=None)
+    assert get_run(db, run_id)["status"] == "running"
+    update_run(db, run_id, items=3, http_errors={"500": 2})
+    assert json.loads(get_run(db, run_id)["http_errors"]) == {"500": 2}
+    alive = start_run(db, "t", "2025-01-01T00:00:00Z", pid=123)
+    closed = close_dead_runs(db, "2025-01-01T01:00:00Z", is_alive=lambda pid: pid == 123)
+    assert closed == [run_id]
+    assert get_run(db, run_id)["status"] == "interrupted"
+    assert get_run(db, run_id)["finished_at"] == "2025-01-01T01:00:00Z"
+    assert get_run(db, alive)["status"] == "running"
+
+
+def test_unopenable_database_is_a_clear_error(tmp_path):
+    bad = tmp_path / "not-a-db.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StorageError, match="cannot open database"):
+        open_db(bad)
