@@ -124,3 +124,18 @@ ANALYST_VIEWS = {
 def m003_analyst_views(db: Database) -> None:
     for name, sql in ANALYST_VIEWS.items():
         db.create_view(name, sql.strip())
+
+
+@migrations()
+def m004_story_index(db: Database) -> None:
+    """What incremental story matching looks up: LSH band keys of each publication's title and summary,
+    its outbound links, and its documents (by URL and by a normalised title)."""
+    db["story_bands"].create({"band_key": int, "publication_id": str})
+    db["story_bands"].create_index(["band_key"])
+    db["story_bands"].create_index(["publication_id"])
+    db["story_links"].create({"url": str, "publication_id": str})
+    db["story_links"].create_index(["url"])
+    db["story_links"].create_index(["publication_id"])
+    db["story_documents"].create({"key": str, "publication_id": str})
+    db["story_documents"].create_index(["key"])
+    db["story_documents"].create_index(["publication_id"])
