@@ -66,7 +66,9 @@ def crawl_sources(
 def after_runs(config: Config, db, run_ids: list[int], clock: Clock) -> None:
     """Source-independent work once the crawl processes have ended: grouping stories across sources,
     then health checks on each run. Each step is guarded so that one failing never loses the runs."""
-    steps: tuple = ()  # each step(config, db, run_ids, clock): clustering first, then health checks
+    from pipeline import stories
+
+    steps: tuple = (stories.after_runs_step,)  # each step(config, db, run_ids, clock); health checks last
     for step in steps:
         try:
             step(config, db, run_ids, clock)

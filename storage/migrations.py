@@ -139,3 +139,5 @@ def m004_story_index(db: Database) -> None:
     db["story_documents"].create({"key": str, "publication_id": str})
     db["story_documents"].create_index(["key"])
     db["story_documents"].create_index(["publication_id"])
+    # the content hash each publication had when it was indexed: a different one means "match it again"
+    db["story_indexed"].create({"publication_id": str, "content_hash": str}, pk="publication_id")

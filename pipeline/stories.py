@@ -1,0 +1,250 @@
+"""Stories across sources: publications that tell the same story are grouped under one ``cluster_id``.
+
+Two publications are joined when
+- they hold the same document (the same file URL, or a document title of five words or more that two
+  sources share: the Panel's site and GOV.UK carry the same PDF), or
+- one links to the other in another source, and the other is the publication it links to most closely
+  (an NSPCC summary linking to the Panel's report on GOV.UK; a page that links to several reports joins
+  only the one its title matches best), or
+- their titles and summaries are near-identical in words (MinHash LSH proposes candidates; each is
+  verified by the exact Jaccard similarity of word bigrams), in different sources, within a date window,
+  and their titles name the same numbers ("annual report 2022 to 2023" is not "2023 to 2024").
+
+Matching is incremental: publications new or changed since they were indexed are matched against the
+index in the database, and whole groups are merged, never split. ``rebuild`` re-derives every group.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import combinations
+
+import numpy as np
+from datasketch import MinHash
+
+from storage import stories as store
+
+log = logging.getLogger(__name__)
+
+NUM_PERM = 128
+BANDS, ROWS = 32, 4  # LSH candidates from an estimated similarity of about 0.42, under the verified 0.5
+TEXT_THRESHOLD = 0.5  # exact Jaccard of word bigrams of title + summary
+LINK_TITLE_FLOOR = 0.2  # a link to one of several pages needs at least this much title overlap
+WINDOW_DAYS = 183  # text matches only within half a year; link and document matches have no window
+DOC_TITLE_MIN_WORDS = 5  # "Full report" names nothing; "Child Safeguarding ... annual report 2023 to 2024" does
+MAX_BUCKET = 64  # an LSH bucket this full holds boilerplate, not one story: its pairs are not proposed
+_SEED = 1
+_MIX = np.arange(1, ROWS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass
+class StoryDoc:
+    id: str
+    source: str
+    url: str
+    title: str
+    published: date | None
+    links: list[str]
+    doc_urls: list[str]
+    doc_keys: list[str]
+    content_hash: str = ""
+    shingles: set[str] = field(default_factory=set)
+    title_words: set[str] = field(default_factory=set)
+    numbers: frozenset[str] = frozenset()
+
+
+def words(text: str | None) -> list[str]:
+    text = unicodedata.normalize("NFKD", (text or "").lower()).replace("\u2019", "").replace("'", "")
+    return re.findall(r"[a-z0-9]+", text)
+
+
+def shingles(title: str, summary: str) -> set[str]:
+    tokens = words(f"{title} {summary}")
+    return {f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)} or set(tokens)
+
+
+def document_key(title: str | None) -> str | None:
+    tokens = words(title)
+    return " ".join(tokens) if len(tokens) >= DOC_TITLE_MIN_WORDS else None
+
+
+def _date(value: str | None) -> date | None:
+    if not value or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def to_doc(row: dict) -> StoryDoc:
+    title_words = words(row["title"])
+    docs = [d for d in row["documents"] if isinstance(d, dict)]
+    return StoryDoc(
+        id=row["id"], source=row["source"], url=row["url"], title=row["title"] or "",
+        published=_date(row.get("published_at")), links=[u for u in row["links"] if isinstance(u, str)],
+        doc_urls=[d["url"] for d in docs if d.get("url")],
+        doc_keys=sorted({k for k in (document_key(d.get("title")) for d in docs) if k}),
+        content_hash=row.get("content_hash") or "",
+        shingles=shingles(row["title"], row.get("summary") or ""),
+        title_words=set(title_words),
+        numbers=frozenset(w for w in title_words if w.isdigit()),
+    )
+
+
+def band_keys(signatures: Iterable[MinHash]) -> list[list[int]]:
+    """Each signature's LSH band keys as signed 64-bit integers (SQLite's integer), stable across runs."""
+    sigs = list(signatures)
+    if not sigs:
+        return []
+    bands = np.stack([s.hashvalues for s in sigs]).astype(np.uint64).reshape(len(sigs), BANDS, ROWS)
+    with np.errstate(over="ignore"):
+        keys = (bands * _MIX).sum(axis=2) ^ (np.arange(BANDS, dtype=np.uint64) << np.uint64(56))
+    return keys.view(np.int64).tolist()
+
+
+def signatures(docs: list[StoryDoc]) -> list[MinHash]:
+    return MinHash.bulk([[s.encode("utf-8") for s in d.shingles] for d in docs], num_perm=NUM_PERM, seed=_SEED)
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def text_match(a: StoryDoc, b: StoryDoc) -> bool:
+    if a.source == b.source or a.numbers != b.numbers:
+        return False
+    if a.published and b.published and abs((a.published - b.published).days) > WINDOW_DAYS:
+        return False
+    return jaccard(a.shingles, b.shingles) >= TEXT_THRESHOLD
+
+
+def link_targets(doc: StoryDoc, linked: list[StoryDoc]) -> list[StoryDoc]:
+    """The publications in other sources that ``doc`` links to and is about."""
+    others = [o for o in linked if o.source != doc.source and o.id != doc.id]
+    if len(others) <= 1:
+        return others
+    scored = [(jaccard(doc.title_words, o.title_words), o) for o in others]
+    best = max(score for score, _ in scored)
+    return [o for score, o in scored if score == best and score >= LINK_TITLE_FLOOR]
+
+
+class _Groups:
+    """Union-find over publication ids."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def groups(self) -> list[list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for x in self.parent:
+            out[self.find(x)].append(x)
+        return [sorted(g) for g in out.values() if len(g) > 1]
+
+
+def _index_entries(docs: list[StoryDoc], keys: list[list[int]]) -> list[dict]:
+    return [{"id": d.id, "content_hash": d.content_hash, "bands": k, "links": d.links,
+             "doc_keys": d.doc_keys + [f"url:{u}" for u in d.doc_urls]} for d, k in zip(docs, keys, strict=True)]
+
+
+def _edges(docs: dict[str, StoryDoc], focus: Iterable[str], candidates: dict[str, set[str]]) -> _Groups:
+    """Verified edges between each focus publication and its candidates (ids in ``docs``)."""
+    by_url = {d.url: d for d in docs.values()}
+    groups = _Groups()
+    for doc_id in focus:
+        doc = docs[doc_id]
+        for target in link_targets(doc, [by_url[u] for u in doc.links if u in by_url]):
+            groups.union(doc.id, target.id)
+        for other_id in candidates.get(doc_id, ()):
+            other = docs[other_id]
+            if other_id == doc_id:
+                continue
+            shared_doc = set(doc.doc_urls) & set(other.doc_urls) or (
+                other.source != doc.source and set(doc.doc_keys) & set(other.doc_keys))
+            links_here = other.url in doc.links or doc.url in other.links
+            if shared_doc or text_match(doc, other) or (
+                    links_here and _is_link_target(docs, by_url, other, doc)):
+                groups.union(doc.id, other.id)
+    return groups
+
+
+def _is_link_target(docs: dict[str, StoryDoc], by_url: dict[str, StoryDoc], a: StoryDoc, b: StoryDoc) -> bool:
+    """True when one of the two links to the other as its story (see ``link_targets``)."""
+    for src, dst in ((a, b), (b, a)):
+        if dst.url in src.links and dst in link_targets(src, [by_url[u] for u in src.links if u in by_url]):
+            return True
+    return False
+
+
+def rebuild(db) -> dict[str, int]:
+    """Re-derive every story from scratch and rewrite the index; returns figures for the log."""
+    docs = [to_doc(r) for r in store.load_docs(db, None)]
+    keys = band_keys(signatures(docs))
+    buckets: dict[int, list[str]] = defaultdict(list)
+    for doc, doc_keys in zip(docs, keys, strict=True):
+        for k in doc_keys:
+            buckets[k].append(doc.id)
+    candidates: dict[str, set[str]] = defaultdict(set)
+    for members in buckets.values():
+        if 1 < len(members) <= MAX_BUCKET:
+            for a, b in combinations(members, 2):
+                candidates[a].add(b)
+    by_doc: dict[str, list[str]] = defaultdict(list)
+    for d in docs:
+        for k in d.doc_keys + [f"url:{u}" for u in d.doc_urls]:
+            by_doc[k].append(d.id)
+    for members in by_doc.values():
+        for a, b in combinations(members[:MAX_BUCKET], 2):
+            candidates[a].add(b)
+    by_id = {d.id: d for d in docs}
+    groups = _edges(by_id, by_id, candidates).groups()
+    store.clear_index(db)
+    store.index_entries(db, _index_entries(docs, keys))
+    store.set_clusters(db, groups, rebuild=True)
+    log.info("stories rebuilt: %d publications, %d stories of two or more", len(docs), len(groups))
+    return {"publications": len(docs), "stories": len(groups)}
+
+
+def match_pending(db) -> dict[str, int]:
+    """Match publications new or changed since they were indexed against everything stored."""
+    pending = [to_doc(r) for r in store.load_docs(db, store.pending_ids(db))]
+    if not pending:
+        return {"matched": 0, "stories": 0}
+    keys = band_keys(signatures(pending))
+    store.index_entries(db, _index_entries(pending, keys))
+    candidates: dict[str, set[str]] = {}
+    for doc, doc_keys in zip(pending, keys, strict=True):
+        doc_index = doc.doc_keys + [f"url:{u}" for u in doc.doc_urls]
+        candidates[doc.id] = (store.ids_by_band(db, doc_keys) | store.ids_by_url(db, doc.links)
+                              | store.ids_linking_to(db, [doc.url]) | store.ids_by_document(db, doc_index))
+    # publications that link to a candidate's neighbours are needed to judge which page a link is about
+    wanted = set().union(*candidates.values()) | {d.id for d in pending}
+    docs = {r["id"]: to_doc(r) for r in store.load_docs(db, wanted)}
+    extra_urls = {u for d in docs.values() for u in d.links} - {d.url for d in docs.values()}
+    docs.update({r["id"]: to_doc(r) for r in store.load_docs(db, store.ids_by_url(db, extra_urls))})
+    groups = _edges(docs, [d.id for d in pending], candidates).groups()
+    store.set_clusters(db, groups)
+    log.info("stories: %d new or changed publications matched, %d groups touched", len(pending), len(groups))
+    return {"matched": len(pending), "stories": len(groups)}
+
+
+def after_runs_step(config, db, run_ids, clock) -> None:  # noqa: ARG001 - the runner's step signature
+    match_pending(db)

@@ -1,0 +1,127 @@
+"""SQL for grouping publications into stories (``clusters``) and the index that makes it incremental."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlite_utils import Database
+
+CHUNK = 500  # SQLite's default limit on bound parameters is far above this; chunks keep statements small
+
+_DOC_COLUMNS = "id, source, url, title, summary, published_at, first_seen_at, links, documents, cluster_id, content_hash"
+
+
+def _chunks(values: list, size: int = CHUNK) -> Iterator[list]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def load_docs(db: Database, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Publications as clustering needs them (links and documents decoded)."""
+    if ids is None:
+        rows = list(db.query(f"select {_DOC_COLUMNS} from publications"))
+    else:
+        rows = []
+        for part in _chunks(sorted(set(ids))):
+            rows += db.query(f"select {_DOC_COLUMNS} from publications where id in ({','.join('?' * len(part))})",
+                             part)
+    for row in rows:
+        row["links"] = json.loads(row["links"] or "[]")
+        row["documents"] = json.loads(row["documents"] or "[]")
+    return rows
+
+
+def pending_ids(db: Database) -> list[str]:
+    """Publications new or changed since they were last matched."""
+    return [r["id"] for r in db.query(
+        "select p.id from publications p left join story_indexed s on s.publication_id = p.id "
+        "where s.content_hash is null or s.content_hash != p.content_hash")]
+
+
+def index_entries(db: Database, entries: list[dict[str, Any]]) -> None:
+    """Replace the index rows of these publications: ``{id, content_hash, bands, links, doc_keys}``."""
+    with db.atomic():
+        for part in _chunks(entries):
+            ids = [e["id"] for e in part]
+            marks = ",".join("?" * len(ids))
+            for table in ("story_bands", "story_links", "story_documents"):
+                db.execute(f"delete from {table} where publication_id in ({marks})", ids)
+            db.conn.executemany("insert into story_bands (band_key, publication_id) values (?, ?)",
+                                [(k, e["id"]) for e in part for k in e["bands"]])
+            db.conn.executemany("insert into story_links (url, publication_id) values (?, ?)",
+                                [(u, e["id"]) for e in part for u in e["links"]])
+            db.conn.executemany("insert into story_documents (key, publication_id) values (?, ?)",
+                                [(k, e["id"]) for e in part for k in e["doc_keys"]])
+            db.conn.executemany("insert or replace into story_indexed (publication_id, content_hash) values (?, ?)",
+                                [(e["id"], e["content_hash"]) for e in part])
+
+
+def clear_index(db: Database) -> None:
+    with db.atomic():
+        for table in ("story_bands", "story_links", "story_documents", "story_indexed"):
+            db.execute(f"delete from {table}")
+
+
+def _lookup(db: Database, sql: str, values: Iterable[Any]) -> set[str]:
+    found: set[str] = set()
+    for part in _chunks(sorted(set(values))):
+        found.update(r[0] for r in db.execute(sql.format(marks=",".join("?" * len(part))), part))
+    return found
+
+
+def ids_by_band(db: Database, keys: Iterable[int]) -> set[str]:
+    return _lookup(db, "select distinct publication_id from story_bands where band_key in ({marks})", keys)
+
+
+def ids_by_url(db: Database, urls: Iterable[str]) -> set[str]:
+    return _lookup(db, "select id from publications where url in ({marks})", urls)
+
+
+def ids_linking_to(db: Database, urls: Iterable[str]) -> set[str]:
+    return _lookup(db, "select distinct publication_id from story_links where url in ({marks})", urls)
+
+
+def ids_by_document(db: Database, keys: Iterable[str]) -> set[str]:
+    return _lookup(db, "select distinct publication_id from story_documents where key in ({marks})", keys)
+
+
+def cluster_ids(db: Database) -> dict[str, int]:
+    return {r[0]: r[1] for r in db.execute("select id, cluster_id from publications where cluster_id is not null")}
+
+
+def set_clusters(db: Database, groups: list[list[str]], rebuild: bool = False) -> None:
+    """Give each group of publication ids one cluster: the lowest cluster id its members already had, else
+    a new one; clusters emptied by a merge are deleted, publications never are. With ``rebuild`` every
+    publication is first ungrouped, so the groups given are the whole truth."""
+    with db.atomic():
+        previous = cluster_ids(db)
+        if rebuild:
+            db.execute("update publications set cluster_id = null where cluster_id is not null")
+        used: set[int] = set()
+        for group in groups:
+            old = sorted({previous[i] for i in group if i in previous} - used)
+            keep = old[0] if old else int(db.execute("insert into clusters (title, size) values ('', 0)").lastrowid)
+            marks = ",".join("?" * len(group))
+            db.execute(f"update publications set cluster_id = ? where id in ({marks})", [keep, *group])
+            if not rebuild and len(old) > 1:
+                db.execute(f"update publications set cluster_id = ? where cluster_id in ({','.join('?' * (len(old) - 1))})",
+                           [keep, *old[1:]])
+            used.add(keep)
+        _refresh_clusters(db, used)
+
+
+def _refresh_clusters(db: Database, ids: set[int]) -> None:
+    """A cluster's title is its earliest member's; delete clusters left with fewer than two members."""
+    db.execute("delete from clusters where id not in (select cluster_id from publications "
+               "where cluster_id is not null group by cluster_id having count(*) > 1)")
+    db.execute("update publications set cluster_id = null where cluster_id not in (select id from clusters)")
+    for cluster_id in ids:
+        first = list(db.query(
+            "select title, published_at, (select count(*) from publications where cluster_id = :c) as size "
+            "from publications where cluster_id = :c "
+            "order by published_at is null, published_at, first_seen_at, id limit 1", {"c": cluster_id}))
+        if first:
+            db.execute("update clusters set title = ?, first_published_at = ?, size = ? where id = ?",
+                       [first[0]["title"], first[0]["published_at"], first[0]["size"], cluster_id])

@@ -1,0 +1,167 @@
+"""Stories across sources: each joining rule, the hard negatives, and incremental = rebuild."""
+
+import pytest
+
+from pipeline import stories
+from pipeline.normalise import normalise
+from pipeline.schema import RawItem
+from storage.db import open_db, store_batch
+
+GOVUK = "https://www.gov.uk/government/publications/"
+PDF = "https://assets.publishing.service.gov.uk/media/675a9c1e4f2b3d0011c8e7a1/CSPRP_annual_report_2023_to_2024.pdf"
+ANNUAL = dict(source="csprp_govuk", url=GOVUK + "annual-report-2023-to-2024", published="2024-12-12",
+              title="Child Safeguarding Practice Review Panel: annual report 2023 to 2024",
+              summary="The panel's annual report on serious incidents notified in 2023 to 2024.",
+              documents=[{"title": "Child Safeguarding Practice Review Panel annual report 2023 to 2024", "url": PDF}])
+REVIEW = dict(source="csprp_govuk", url=GOVUK + "i-wanted-them-all-to-notice", published="2024-11-26",
+              title="\u201cI wanted them all to notice\u201d: national review into child sexual abuse within the family",
+              summary="A national review of child sexual abuse within the family environment.")
+
+
+def item(**kw):
+    return normalise(RawItem(**kw))
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_db(tmp_path / "s.db")
+    yield database
+    database.close()
+
+
+def add(db, *items, now="2025-01-01T00:00:00Z"):
+    store_batch(db, [item(**i) for i in items], now)
+
+
+def cluster_of(db, url):
+    return db.execute("select cluster_id from publications where url = ?", [url]).fetchone()[0]
+
+
+def groups(db):
+    rows = db.execute("select cluster_id, group_concat(url, ' ') from publications where cluster_id is not null "
+                      "group by cluster_id order by cluster_id").fetchall()
+    return sorted(sorted(r[1].split(" ")) for r in rows)
+
+
+def test_same_document_title_in_two_homes_is_one_story(db):
+    panel_site = dict(source="csprp_panel_site", url="https://childsafeguarding.independent-panel.uk/annual-report/",
+                      title="Annual report 2023 to 2024", published="2024-02-02",
+                      documents=[{"title": "Child Safeguarding Practice Review Panel annual report 2023 to 2024",
+                                  "url": "https://childsafeguarding.independent-panel.uk/wp-content/ar.pdf"}])
+    add(db, ANNUAL, panel_site)
+    stories.match_pending(db)
+    assert cluster_of(db, ANNUAL["url"]) == cluster_of(db, panel_site["url"]) is not None
+    cluster = db.execute("select title, first_published_at, size from clusters").fetchone()
+    assert cluster == ("Annual report 2023 to 2024", "2024-02-02", 2), "titled by its earliest member"
+
+
+def test_same_file_url_joins_even_within_a_source(db):
+    a = dict(source="s", url="https://example.org/a", title="Landing page", documents=[{"url": PDF}])
+    b = dict(source="s", url="https://example.org/b", title="Another page", documents=[{"url": PDF}])
+    add(db, a, b)
+    stories.match_pending(db)
+    assert cluster_of(db, a["url"]) == cluster_of(db, b["url"]) is not None
+
+
+def test_generic_document_titles_join_nothing(db):
+    a = dict(source="s", url="https://example.org/a", title="Report on neglect",
+             documents=[{"title": "Full report", "url": "https://example.org/a.pdf"}])
+    b = dict(source="t", url="https://example.net/b", title="Report on exploitation",
+             documents=[{"title": "Full report", "url": "https://example.net/b.pdf"}])
+    add(db, a, b)
+    stories.match_pending(db)
+    assert groups(db) == []
+
+
+def test_summary_linking_to_the_report_joins_it_and_only_it(db):
+    nspcc = dict(source="nspcc_learning", url="https://learning.nspcc.org.uk/research-resources/2025/summary",
+                 title="Summary of the Child Safeguarding Practice Review Panel annual report 2023/24",
+                 published="2025-01-06", links=[ANNUAL["url"], REVIEW["url"]])
+    add(db, ANNUAL, REVIEW, nspcc)
+    stories.match_pending(db)
+    assert groups(db) == [sorted([ANNUAL["url"], nspcc["url"]])]
+
+
+def test_links_within_one_source_join_nothing(db):
+    annual = {**ANNUAL, "links": [REVIEW["url"]]}
+    add(db, annual, REVIEW)
+    stories.match_pending(db)
+    assert groups(db) == []
+
+
+def test_near_identical_words_in_two_sources(db):
+    a = dict(source="iwf", url="https://www.iwf.org.uk/news-media/news/ai-laws/", published="2025-02-02",
+             title="New AI child sexual abuse laws announced following IWF campaign",
+             summary="The government announces new offences for AI tools made to create child sexual abuse material.")
+    b = dict(source="nspcc_learning", url="https://learning.nspcc.org.uk/news/2025/february/ai-laws",
+             published="2025-02-10", title="New AI child sexual abuse laws announced following IWF campaign",
+             summary="The government announces new offences for AI tools made to create child sexual abuse imagery.")
+    add(db, a, b)
+    stories.match_pending(db)
+    assert groups(db) == [sorted([a["url"], b["url"]])]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"title": "Child Safeguarding Practice Review Panel: annual report 2022 to 2023",
+         "summary": "The panel's annual report on serious incidents notified in 2022 to 2023."},  # other year
+        {"published": "2022-01-01"},  # same words, years apart
+        {"source": "csprp_govuk", "url": GOVUK + "annual-report-copy"},  # same source: two publications
+    ],
+)
+def test_hard_negatives(db, change):
+    a = {**ANNUAL, "documents": []}
+    b = {**a, "source": "csprp_panel_site", "url": "https://childsafeguarding.independent-panel.uk/ar/", **change}
+    add(db, a, b)
+    stories.match_pending(db)
+    assert groups(db) == []
+
+
+def test_press_notices_on_different_subjects(db):
+    a = dict(source="childrens_commissioner", url="https://www.childrenscommissioner.gov.uk/a/", published="2025-04-01",
+             title="Press notice: Most headteachers restrict mobile phones in school hours",
+             summary="A major new survey shows online harms are still among their biggest concerns.")
+    b = dict(source="iwf", url="https://www.iwf.org.uk/b/", published="2025-04-02",
+             title="Press notice: Children's Commissioner responds to school absence figures",
+             summary="Figures published today show persistent absence remains high.")
+    add(db, a, b)
+    stories.match_pending(db)
+    assert groups(db) == []
+
+
+def test_incremental_merge_keeps_lowest_cluster_and_matches_rebuild(db):
+    pdf2 = "https://example.org/other.pdf"
+    add(db, dict(source="a", url="https://a.org/1", title="One", documents=[{"url": PDF}]),
+        dict(source="b", url="https://b.org/1", title="Two", documents=[{"url": PDF}]),
+        dict(source="a", url="https://a.org/2", title="Three", documents=[{"url": pdf2}]),
+        dict(source="b", url="https://b.org/2", title="Four", documents=[{"url": pdf2}]))
+    stories.match_pending(db)
+    first, second = sorted({cluster_of(db, "https://a.org/1"), cluster_of(db, "https://a.org/2")})
+    assert first != second
+    add(db, dict(source="c", url="https://c.org/1", title="Bridge", documents=[{"url": PDF}, {"url": pdf2}]))
+    assert stories.match_pending(db)["matched"] == 1, "only the new publication is matched"
+    assert {cluster_of(db, u) for u in ("https://a.org/1", "https://b.org/2", "https://c.org/1")} == {first}
+    assert [r[0] for r in db.execute("select id from clusters")] == [first], "the absorbed cluster is gone"
+    assert db.execute("select size from clusters").fetchone()[0] == 5
+    incremental = groups(db)
+    stories.rebuild(db)
+    assert groups(db) == incremental
+    assert [r[0] for r in db.execute("select id from clusters")] == [first], "rebuild keeps cluster ids"
+
+
+def test_unchanged_publications_are_not_matched_again(db):
+    add(db, ANNUAL)
+    assert stories.match_pending(db)["matched"] == 1
+    add(db, ANNUAL, now="2025-01-02T00:00:00Z")
+    assert stories.match_pending(db)["matched"] == 0
+    add(db, {**ANNUAL, "summary": "Corrected."}, now="2025-01-03T00:00:00Z")
+    assert stories.match_pending(db)["matched"] == 1
+
+
+def test_band_keys_are_stable_integers():
+    doc = stories.to_doc({"id": "x", "source": "s", "url": "u", "title": "A title here", "summary": "and words",
+                          "links": [], "documents": []})
+    keys = stories.band_keys(stories.signatures([doc]))
+    assert keys == stories.band_keys(stories.signatures([doc]))
+    assert len(keys[0]) == stories.BANDS and all(-(2**63) <= k < 2**63 for k in keys[0])
