@@ -127,3 +127,24 @@ def status(db: str | None, config_path: str | None, as_json: bool) -> None:
         click.echo("no runs yet: run `safeguarding-news crawl` first")
     unhealthy = [r for r in rows if r["status"] not in ("ok", "running")]
     sys.exit(EXIT_FAILURE if unhealthy else 0)
+
+
+@main.command()
+@db_option
+@config_option
+@click.option("--rebuild", is_flag=True, help="Re-derive every story from scratch instead of matching new items.")
+@friendly_errors
+def cluster(db: str | None, config_path: str | None, rebuild: bool) -> None:
+    """Group publications that tell the same story (crawl does this for new items after every run).
+
+    \b
+    Examples:
+      safeguarding-news cluster             # match publications not yet matched
+      safeguarding-news cluster --rebuild   # re-derive every story
+    """
+    from pipeline import stories
+    from storage.db import open_db
+
+    database = open_db(_config(config_path, db).database)
+    figures = stories.rebuild(database) if rebuild else stories.match_pending(database)
+    click.echo(", ".join(f"{k}: {v}" for k, v in figures.items()))

@@ -8,13 +8,15 @@ from pipeline.schema import RawItem
 from storage.db import open_db, store_batch
 
 GOVUK = "https://www.gov.uk/government/publications/"
-PDF = "https://assets.publishing.service.gov.uk/media/675a9c1e4f2b3d0011c8e7a1/CSPRP_annual_report_2023_to_2024.pdf"
+PDF = ("https://assets.publishing.service.gov.uk/media/675a9c1e4f2b3d0011c8e7a1/"
+       "CSPRP_annual_report_2023_to_2024.pdf")
 ANNUAL = dict(source="csprp_govuk", url=GOVUK + "annual-report-2023-to-2024", published="2024-12-12",
               title="Child Safeguarding Practice Review Panel: annual report 2023 to 2024",
               summary="The panel's annual report on serious incidents notified in 2023 to 2024.",
               documents=[{"title": "Child Safeguarding Practice Review Panel annual report 2023 to 2024", "url": PDF}])
 REVIEW = dict(source="csprp_govuk", url=GOVUK + "i-wanted-them-all-to-notice", published="2024-11-26",
-              title="\u201cI wanted them all to notice\u201d: national review into child sexual abuse within the family",
+              title="\u201cI wanted them all to notice\u201d: national review into child sexual abuse "
+                    "within the family",
               summary="A national review of child sexual abuse within the family environment.")
 
 
