@@ -10,7 +10,8 @@ from sqlite_utils import Database
 
 CHUNK = 500  # SQLite's default limit on bound parameters is far above this; chunks keep statements small
 
-_DOC_COLUMNS = "id, source, url, title, summary, published_at, first_seen_at, links, documents, cluster_id, content_hash"
+_DOC_COLUMNS = ("id, source, url, title, summary, published_at, first_seen_at, links, documents, cluster_id, "
+                "content_hash")
 
 
 def _chunks(values: list, size: int = CHUNK) -> Iterator[list]:
@@ -106,8 +107,8 @@ def set_clusters(db: Database, groups: list[list[str]], rebuild: bool = False) -
             marks = ",".join("?" * len(group))
             db.execute(f"update publications set cluster_id = ? where id in ({marks})", [keep, *group])
             if not rebuild and len(old) > 1:
-                db.execute(f"update publications set cluster_id = ? where cluster_id in ({','.join('?' * (len(old) - 1))})",
-                           [keep, *old[1:]])
+                absorbed = ",".join("?" * (len(old) - 1))
+                db.execute(f"update publications set cluster_id = ? where cluster_id in ({absorbed})", [keep, *old[1:]])
             used.add(keep)
         _refresh_clusters(db, used)
 
