@@ -1,0 +1,173 @@
+"""Reading an article page whose markup is unknown (SOURCES.md: NSPCC Learning, the Commissioner, IWF were
+never seen as HTML here): fields come from <h1>, visible labels ("Last updated:", "Topics:"), standard meta
+tags and JSON-LD, and the body is "what follows the <h1>", never one CSS class name."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from scrapy.http import Response
+from scrapy.selector import Selector
+
+LABELS = re.compile(r"\b(?:Last updated|Updated|Published|Topics|Tags)\s*:", re.I)
+LABEL_START = re.compile(r"^\s*(?:Last updated|Updated|Published|Topics|Tags)\s*:", re.I)
+DATE = re.compile(r"\d{4}-\d\d-\d\d(?:T[\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?|\d{1,2}(?:st|nd|rd|th)?\s+[A-Za-z]{3,9}\.?,?"
+                  r"\s+\d{4}|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{4}")
+DOC_EXTENSIONS = ("pdf", "doc", "docx", "odt", "rtf", "xls", "xlsx", "ods", "csv", "ppt", "pptx", "epub", "zip")
+SIZE = re.compile(r"\d+(?:\.\d+)?\s?[KMG]B\b", re.I)
+DROP = "//nav|//aside|//footer|//form|//script|//style|//noscript|//template|//*[@role='navigation']"
+SHORT = 200  # a label block ("Last updated: 05 Oct 2020 Topics: News") is a line, not a paragraph
+
+
+def text_of(sel: Selector) -> str:
+    return " ".join(" ".join(sel.xpath(".//text()").getall()).split())
+
+
+def is_cut_off(body: bytes) -> bool:
+    """A page that ends before ``</html>`` was truncated in transit or by the server."""
+    return re.search(rb"</html\s*>", body[-4096:], re.I) is None
+
+
+def main_h1(sel: Selector) -> Selector | None:
+    found = sel.xpath("(//main//h1|//article//h1|//*[@role='main']//h1)[normalize-space()]") \
+        or sel.xpath("//h1[normalize-space()]")
+    return found[0] if found else None
+
+
+def meta(sel: Selector, *names: str) -> str:
+    for name in names:
+        value = sel.xpath("//meta[@property=$n or @name=$n]/@content", n=name).get()
+        if value and value.strip():
+            return " ".join(value.split())
+    return ""
+
+
+def jsonld(sel: Selector, key: str) -> str:
+    """The first ``key`` (e.g. ``datePublished``) in any JSON-LD block, @graph included."""
+    for raw in sel.xpath("//script[@type='application/ld+json']/text()").getall():
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        stack: list[Any] = [data]
+        while stack:
+            node = stack.pop(0)
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                if isinstance(node.get(key), str) and node[key].strip():
+                    return node[key].strip()
+                stack.extend(v for v in node.values() if isinstance(v, list | dict))
+    return ""
+
+
+def _after_label(sel: Selector, label: str) -> tuple[str, Selector | None]:
+    """Text after a visible label, up to the next label, in the smallest element around it that has any:
+    ``<p>Last updated: 05 Oct 2020</p>``, ``<dt>Last updated:</dt><dd>…</dd>``, ``<span>…</span> text``."""
+    for node in sel.xpath("//body//*[not(self::script)][text()[contains(., $l)]]", l=label)[:3]:
+        for _ in range(3):
+            whole = text_of(node)
+            if label in whole and len(whole) < SHORT * 3:
+                after = LABELS.split(whole.split(label, 1)[1], 1)[0].strip(" |·,;")
+                if after:
+                    return after, node
+            parent = node.xpath("..")
+            if not parent:
+                break
+            node = parent[0]
+    return "", None
+
+
+def label_date(sel: Selector, label: str) -> str:
+    after, _ = _after_label(sel, label)
+    found = DATE.search(after[:40])
+    return found.group(0) if found else ""
+
+
+def label_values(sel: Selector, label: str) -> list[str]:
+    """Values after a label: its links or list items where it has them, else comma-separated text."""
+    after, node = _after_label(sel, label)
+    if node is None:
+        return []
+    parts = [text_of(s) for s in node.xpath(".//a|.//li[not(.//a)]")]
+    parts = [p for p in parts if p and p in after]
+    return parts or [p.strip() for p in re.split(r"[,|·;]", after) if p.strip()]
+
+
+def article_body(response: Response) -> lxml.html.HtmlElement | None:
+    """The article container (the <h1>'s <article> or <main>, else <body>) without what comes before the
+    <h1>, the <h1> itself, navigation, asides, forms and the label block."""
+    try:
+        root = lxml.html.document_fromstring(response.body, parser=lxml.html.HTMLParser(
+            encoding=response.encoding))
+    except (lxml.etree.ParserError, ValueError):
+        return None
+    h1s = root.xpath("(//main//h1|//article//h1|//*[@role='main']//h1)[normalize-space()]") \
+        or root.xpath("//h1[normalize-space()]")
+    h1 = h1s[0] if h1s else None
+    anchor = h1 if h1 is not None else root
+    container = next((a for a in anchor.iterancestors() if a.tag in ("article", "main")
+                      or a.get("role") == "main"), None)
+    if container is None:
+        found = root.xpath("//article|//main|//*[@role='main']")
+        container = found[0] if found and h1 is None else root.find("body")
+    if container is None:
+        return None
+    if h1 is not None:
+        node = h1
+        while node is not container and node.getparent() is not None:
+            for sib in list(node.itersiblings(preceding=True)):
+                sib.drop_tree()
+            node = node.getparent()
+        h1.drop_tree()
+    for el in container.xpath("." + DROP.replace("|//", "|.//")):
+        el.drop_tree()
+    _drop_label_blocks(container)
+    return container
+
+
+def _drop_label_blocks(container: lxml.html.HtmlElement) -> None:
+    marked = [el for el in container.iterdescendants() if isinstance(el.tag, str)
+              and LABEL_START.match(el.text_content()) and len(el.text_content()) < SHORT]
+    marked_set = set(marked)
+    for el in marked:
+        if not any(a in marked_set for a in el.iterancestors()):
+            el.drop_tree()
+
+
+def to_html(body: lxml.html.HtmlElement | None) -> str:
+    return lxml.html.tostring(body, encoding="unicode") if body is not None else ""
+
+
+def first_paragraph(body: lxml.html.HtmlElement | None) -> str:
+    for p in body.iter("p") if body is not None else ():
+        text = " ".join(p.text_content().split())
+        if text:
+            return text
+    return ""
+
+
+def anchors(body: lxml.html.HtmlElement | None, base: str) -> list[tuple[str, str]]:
+    """(absolute URL without fragment, link text) of every link in the body."""
+    out = []
+    for a in body.iter("a") if body is not None else ():
+        href = (a.get("href") or "").strip()
+        if href and not href.startswith(("#", "mailto:", "tel:", "javascript:")):
+            out.append((urljoin(base, href).split("#", 1)[0], " ".join(a.text_content().split())))
+    return out
+
+
+def document_of(url: str, text: str, own_host: str) -> dict[str, str] | None:
+    """A link to a file (by extension, or under the site's Umbraco ``/media/``), as a document."""
+    parts = urlsplit(url)
+    ext = parts.path.rsplit(".", 1)[-1].lower() if "." in parts.path.rsplit("/", 1)[-1] else ""
+    labelled = re.search(r"\((PDF|DOCX?|XLSX?)\b", text, re.I)
+    if ext not in DOC_EXTENSIONS and not (parts.netloc == own_host and parts.path.startswith("/media/")):
+        return None
+    size = SIZE.search(text)
+    return {"title": text, "url": url, "file_type": ext if ext in DOC_EXTENSIONS else
+            (labelled.group(1) if labelled else ""), "size": size.group(0) if size else ""}

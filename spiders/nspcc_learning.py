@@ -1,0 +1,221 @@
+"""NSPCC Learning (SOURCES.md 1): news, blogs and podcasts under /news, and the CASPAR briefings among
+/research-resources.
+
+No API or feed is known. ``/sitemap.xml`` is probed first (used when it lists article URLs); the HTML
+listings are the fallback. The site's HTML has never been seen here, so links are found by URL pattern and
+fields by <h1>, visible labels, meta tags and JSON-LD (``spiders._htmlpage``), never by a class name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import lxml.etree
+from scrapy.http import Response
+from scrapy.utils.sitemap import Sitemap
+
+from pipeline.normalise import parse_date
+from pipeline.schema import RawItem
+from spiders import _htmlpage as page
+from spiders._base import SourceSpider
+
+MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+SLUG = r"(?P<slug>[a-z0-9][a-z0-9-]*)/?$"
+# /news/<yyyy>/<month-name>/<slug>, or /news/<section>/<slug>/ for older pieces (/news/covid/..., high)
+NEWS = re.compile(rf"^/news/(?:(?P<year>(?:19|20)\d\d)/(?P<month>{MONTHS})|(?P<section>[a-z][a-z0-9-]*))/{SLUG}")
+RESEARCH = re.compile(rf"^/research-resources/(?P<year>(?:19|20)\d\d)/{SLUG}")
+PAGE_PARAM = re.compile(r"^(?:page|p|pg|pagenumber|pageindex)$", re.I)
+TYPE_LABELS = {"news": "News", "blog": "Blog", "blogs": "Blog", "podcast": "Podcast", "podcasts": "Podcast"}
+NO_LINKS = "no article links found: the site's layout may have changed"
+DEFAULTS: dict[str, Any] = {
+    "base_url": "https://learning.nspcc.org.uk", "listings": ["/news", "/research-resources"],
+    "news_sections": ["covid"], "max_listing_pages": 50,
+    "link_hosts": ["www.gov.uk", "www.childrenscommissioner.gov.uk", "www.iwf.org.uk",
+                   "childsafeguarding.independent-panel.uk"],
+}
+
+
+class NspccLearningSpider(SourceSpider):
+    name = "nspcc_learning"
+    allowed_domains = ["learning.nspcc.org.uk"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.options = {**DEFAULTS, **self.options}
+        self.base = str(self.options["base_url"]).rstrip("/")
+        self.host = urlsplit(self.base).netloc
+        self.listing_pages = 0
+        self.not_briefings: set[str] = set()
+
+    def count(self, key: str, n: int = 1) -> None:
+        stats = getattr(getattr(self, "crawler", None), "stats", None)
+        if stats is not None:
+            stats.inc_value(f"sgn/{key}", n)
+
+    async def start(self):
+        yield self.request(f"{self.base}/sitemap.xml", self.parse_sitemap, errback=self.sitemap_failed,
+                           meta={"handle_httpstatus_all": True})
+
+    # -- doors -----------------------------------------------------------------
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        entries = self._sitemap_entries(response) if response.status == 200 else []
+        if not entries:
+            yield from self.listings(f"no sitemap listing articles at {response.url} (HTTP {response.status})")
+            return
+        self.use_door("sitemap /sitemap.xml")
+        for url, lastmod in entries:
+            if self._wanted(url, ""):
+                yield self.request(url, self.parse_article, cb_kwargs={"lastmod": lastmod})
+
+    def sitemap_failed(self, failure: Any) -> Iterator[Any]:
+        yield from self.listings(f"sitemap probe failed ({failure.getErrorMessage()})")
+
+    def listings(self, reason: str) -> Iterator[Any]:
+        self.logger.info("%s; using the listings", reason)
+        self.use_door("listings " + ", ".join(self.options["listings"]))
+        for path in self.options["listings"]:
+            yield self.request(self.base + path, self.parse_listing)
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        self.listing_pages += 1
+        found = self._article_links(response)
+        if not found:
+            self.record_error(response.url, NO_LINKS)
+            return
+        self.count("listing_links", len(found))
+        for url, title in found.items():
+            if self._wanted(url, title):
+                yield self.request(url, self.parse_article)
+        for url in self._pagination(response):
+            if self.listing_pages < int(self.options["max_listing_pages"]):
+                yield self.request(url, self.parse_listing)
+
+    # -- links -----------------------------------------------------------------
+
+    def _match(self, url: str) -> re.Match | None:
+        parts = urlsplit(url)
+        if parts.netloc != self.host:
+            return None
+        path = parts.path.lower()
+        m = NEWS.match(path) or RESEARCH.match(path)
+        return None if m and m.groupdict().get("section") not in (None, *self.options["news_sections"]) else m
+
+    def _sitemap_entries(self, response: Response) -> list[tuple[str, str]]:
+        try:
+            sitemap = Sitemap(response.body)
+            entries = [(e["loc"], e.get("lastmod", "")) for e in sitemap] if sitemap.type == "urlset" else []
+        except (lxml.etree.XMLSyntaxError, StopIteration, ValueError):
+            return []
+        return [(url, lastmod) for url, lastmod in entries if self._match(url)]
+
+    def _article_links(self, response: Response) -> dict[str, str]:
+        """Article URL → its card title (a heading inside the link, else the link's text)."""
+        found: dict[str, str] = {}
+        for a in response.xpath("//a[@href]"):
+            url = response.urljoin(a.attrib["href"]).split("#", 1)[0].split("?", 1)[0]
+            if self._match(url):
+                heading = a.xpath(".//h2|.//h3|.//h4")
+                found[url] = found.get(url) or page.text_of(heading[0] if heading else a)
+        return found
+
+    def _pagination(self, response: Response) -> list[str]:
+        listing = urlsplit(response.url).path.rstrip("/")
+        pages = []
+        for href in response.xpath("//a/@href|//link[@rel='next']/@href").getall():
+            parts = urlsplit(response.urljoin(href))
+            paged = any(PAGE_PARAM.match(k) and v.isdigit() for k, v in parse_qsl(parts.query))
+            if parts.netloc == self.host and parts.path.rstrip("/") == listing and paged:
+                pages.append(parts.geturl().split("#", 1)[0])
+        return pages
+
+    def _wanted(self, url: str, title: str) -> bool:
+        """Every news piece; of the research resources, only the briefings."""
+        m = self._match(url)
+        if m and m.re is RESEARCH and not self._is_briefing(m["slug"], title):
+            if url not in self.not_briefings:
+                self.not_briefings.add(url)
+                self.record_skip(url, "research resource, not a CASPAR briefing")
+            return False
+        return bool(m)
+
+    @staticmethod
+    def _is_briefing(slug: str, title: str) -> bool:
+        t = title.strip().rstrip(".").lower()
+        return ("caspar" in t or "caspar" in slug or t.startswith("summary of") or slug.startswith("summary-")
+                or t.endswith("summary of changes") or slug.endswith("summary-of-changes"))
+
+    # -- the article -------------------------------------------------------------
+
+    def parse_article(self, response: Response, lastmod: str = "") -> Iterator[RawItem]:
+        if page.is_cut_off(response.body):
+            self.record_error(response.url, "page cut off mid-HTML (no closing </html>), not stored")
+            return
+        published, origin = self._parse_published(response)
+        if not published:
+            self.record_error(response.url, "no date in the URL, meta tags, JSON-LD or 'Last updated:'")
+            return
+        body = page.article_body(response)
+        topics = page.label_values(response.selector, "Topics:")
+        m = self._match(response.url)
+        briefing = bool(m and m.re is RESEARCH)
+        yield RawItem(
+            source=self.name, url=response.url, title=self._parse_title(response),
+            summary=self._parse_summary(response, body), body_html=page.to_html(body),
+            source_type="CASPAR briefing" if briefing else self._parse_source_type(response, topics),
+            content_type="briefing" if briefing else "", published=published,
+            updated=self._parse_updated(response, lastmod), language="en", topics=topics,
+            documents=self._parse_documents(response, body), links=self._parse_links(response, body),
+            extra={"published_from": origin},
+        )
+
+    def _parse_title(self, response: Response) -> str:
+        h1 = page.main_h1(response.selector)
+        if h1 is not None:
+            return page.text_of(h1)
+        title = page.meta(response.selector, "og:title") or page.text_of(response.xpath("//title"))
+        return re.sub(r"\s*[|\-–—]\s*NSPCC(?: Learning)?\s*$", "", title, flags=re.I)
+
+    def _parse_summary(self, response: Response, body: Any) -> str:
+        return page.first_paragraph(body) or page.meta(response.selector, "description", "og:description")
+
+    def _parse_published(self, response: Response) -> tuple[str, str]:
+        """A day on the page wins; else the URL's month (news) or year (research); else the page's coarser
+        date; else, for URLs without a date (/news/covid/...), the only date the page shows: Last updated."""
+        sel = response.selector
+        on_page = (page.jsonld(sel, "datePublished") or page.meta(sel, "article:published_time")
+                   or page.label_date(sel, "Published:"))
+        parsed = parse_date(on_page)
+        m = self._match(response.url)
+        in_url = "/".join(p for p in (m["year"], m.groupdict().get("month")) if p) if m else ""
+        for value, origin, ok in ((on_page, "page", parsed and parsed.precision in ("day", "datetime")),
+                                  (in_url, "url", in_url), (on_page, "page", parsed)):
+            if ok:
+                return value, origin
+        last_updated = page.label_date(sel, "Last updated:")
+        if last_updated:
+            self.count("published_from_last_updated")
+        return last_updated, "last_updated" if last_updated else ""
+
+    def _parse_updated(self, response: Response, lastmod: str) -> str:
+        sel = response.selector
+        return (page.label_date(sel, "Last updated:") or page.jsonld(sel, "dateModified")
+                or page.meta(sel, "article:modified_time") or lastmod)
+
+    def _parse_source_type(self, response: Response, topics: list[str]) -> str:
+        """The content label among the "Topics:" values (News, Blog, Podcast); a "Podcast:" title else."""
+        label = next((TYPE_LABELS[t.lower()] for t in topics if t.lower() in TYPE_LABELS), "")
+        return label or ("Podcast" if self._parse_title(response).lower().startswith("podcast") else "News")
+
+    def _parse_documents(self, response: Response, body: Any) -> list[dict[str, str]]:
+        docs = (page.document_of(url, text, self.host) for url, text in page.anchors(body, response.url))
+        return [d for d in docs if d]
+
+    def _parse_links(self, response: Response, body: Any) -> list[str]:
+        """Other sources' pages (GOV.UK, the Commissioner, IWF, the Panel), for grouping stories."""
+        hosts = set(self.options["link_hosts"])
+        return list(dict.fromkeys(url for url, text in page.anchors(body, response.url)
+                                  if urlsplit(url).netloc in hosts and not page.document_of(url, text, self.host)))
