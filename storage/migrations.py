@@ -141,3 +141,29 @@ def m004_story_index(db: Database) -> None:
     db["story_documents"].create_index(["publication_id"])
     # the content hash each publication had when it was indexed: a different one means "match it again"
     db["story_indexed"].create({"publication_id": str, "content_hash": str}, pk="publication_id")
+
+
+@migrations()
+def m005_health_and_alert_delivery(db: Database) -> None:
+    """Per-run field coverage for the health checks, one open alert per source and kind, and an outbox of
+    alert notifications so that a failed delivery is retried later."""
+    db["runs"].add_column("date_coverage", float)
+    db["runs"].add_column("summary_coverage", float)
+    db.execute("create unique index alerts_one_open on alerts (source, kind) where resolved_at is null")
+    db["alert_deliveries"].create(
+        {"id": int, "alert_id": int, "event": str, "channel": str, "created_at": str, "attempts": int,
+         "next_attempt_at": str, "delivered_at": str, "gave_up_at": str, "last_error": str},
+        pk="id",
+        foreign_keys=[("alert_id", "alerts", "id")],
+        not_null={"alert_id", "event", "channel", "created_at", "next_attempt_at"},
+        defaults={"attempts": 0, "last_error": ""},
+    )
+    db["alert_deliveries"].create_index(["delivered_at", "gave_up_at", "next_attempt_at"])
+
+
+@migrations()
+def m006_http_validators(db: Database) -> None:
+    """Conditional requests: what each URL answered last time."""
+    db["http_validators"].create(
+        {"url": str, "source": str, "etag": str, "last_modified": str, "seen_at": str}, pk="url")
+    db["http_validators"].create_index(["source"])
