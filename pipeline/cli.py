@@ -12,8 +12,10 @@ from typing import Any
 import click
 
 from pipeline.config import Config, ConfigError, load_config
+from pipeline.outputs import BadInput
 from pipeline.replay import ReplayError
 from storage.db import StorageError
+from storage.queries import QueryError
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -26,7 +28,7 @@ def friendly_errors(func: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except ConfigError as exc:
+        except (ConfigError, BadInput, QueryError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
         except (StorageError, ReplayError) as exc:
@@ -148,3 +150,191 @@ def cluster(db: str | None, config_path: str | None, rebuild: bool) -> None:
     database = open_db(_config(config_path, db).database)
     figures = stories.rebuild(database) if rebuild else stories.match_pending(database)
     click.echo(", ".join(f"{k}: {v}" for k, v in figures.items()))
+
+
+# ---------------------------------------------------------------- analysts' outputs
+
+def _existing_db(config: Config) -> Any:
+    """The database a read command reads: it must exist, so that a mistyped --db is not a new empty one."""
+    from pathlib import Path
+
+    from storage.db import open_db
+
+    if not Path(config.database).is_file():
+        raise StorageError(f"no database at {config.database}: run `safeguarding-news crawl` first, or give --db")
+    return open_db(config.database)
+
+
+def _filters(config: Config, database: Any, sources: tuple[str, ...], types: tuple[str, ...],
+             since: str | None, until: str | None) -> Any:
+    """Validated --source/--type/--since/--until as query filters; bad values are one line, exit 2."""
+    from pipeline import clock
+    from pipeline.outputs.period import parse_period
+    from pipeline.schema import CONTENT_TYPES
+    from storage.queries import known_sources
+
+    known = set(config.sources) | set(known_sources(database))
+    for slug in sources:
+        if slug not in known:
+            raise BadInput(f"unknown source {slug!r}; known sources: {', '.join(sorted(known))}")
+    for kind in types:
+        if kind not in CONTENT_TYPES:
+            raise BadInput(f"unknown type {kind!r}; types: {', '.join(CONTENT_TYPES)}")
+    return parse_period(since, until, clock.system_clock()).filters(sources, types)
+
+
+def _positive(value: str, option: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise BadInput(f"{option}: expected a whole number of at least 1 (got {value!r})")
+    return int(value)
+
+
+def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    if value not in choices:
+        raise BadInput(f"{option}: expected one of {', '.join(choices)} (got {value!r})")
+    return value
+
+
+source_filter = click.option("--source", "sources", multiple=True, metavar="SLUG",
+                             help="Only this source (repeatable).")
+type_filter = click.option("--type", "types", multiple=True, metavar="TYPE",
+                           help="Only this content type (repeatable): news, report, review, briefing, ...")
+since_option = click.option("--since", metavar="WHEN",
+                            help="Published on or after: an age (24h, 7d, 2w) or a date (2024-12-01).")
+until_option = click.option("--until", metavar="WHEN",
+                            help="Published on or before (inclusive): an age or a date.")
+out_option = click.option("--out", metavar="PATH", help="Write to this file (replaced whole) instead of stdout.")
+
+
+@main.command()
+@click.argument("query")
+@source_filter
+@type_filter
+@since_option
+@until_option
+@click.option("--limit", default="20", metavar="N", help="At most N results (default 20).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@db_option
+@config_option
+@friendly_errors
+def search(query: str, sources: tuple[str, ...], types: tuple[str, ...], since: str | None,
+           until: str | None, limit: str, as_json: bool, db: str | None, config_path: str | None) -> None:
+    """Full-text search of titles, summaries and text, best match first.
+
+    Plain words must all match (punctuation is fine); FTS5 syntax works too:
+    OR, NOT, "exact phrases", prefix*, title:word. Matching terms are shown in **bold**.
+
+    \b
+    Examples:
+      safeguarding-news search "criminal exploitation" --since 2024-01-01
+      safeguarding-news search "neglect OR abuse" --source csprp_govuk --type review --json
+    """
+    from pipeline.outputs.search import results_json, results_text
+    from storage import queries
+
+    config = _config(config_path, db)
+    database = _existing_db(config)
+    filters = _filters(config, database, sources, types, since, until)
+    rows = queries.search(database, query, filters, limit=_positive(limit, "--limit"))
+    if as_json:
+        click.echo(results_json(rows))
+    elif rows:
+        click.echo(results_text(rows))
+    else:
+        click.echo(f"no publications match: {query}", err=True)
+
+
+@main.command()
+@click.option("--format", "fmt", default="csv", metavar="csv|json|jsonl",
+              help="csv (default), json (one array) or jsonl (one object a line).")
+@source_filter
+@type_filter
+@since_option
+@until_option
+@out_option
+@db_option
+@config_option
+@friendly_errors
+def export(fmt: str, sources: tuple[str, ...], types: tuple[str, ...], since: str | None, until: str | None,
+           out: str | None, db: str | None, config_path: str | None) -> None:
+    """Publications for other tools, every column, UTF-8, oldest first (streamed: any size of database).
+
+    \b
+    Examples:
+      safeguarding-news export --format csv --since 2024-01-01 --out publications.csv
+      safeguarding-news export --format jsonl --source csprp_govuk > csprp.jsonl
+    """
+    from pipeline.outputs.export import FORMATS, write_export
+    from pipeline.outputs.files import output
+    from storage.queries import EXPORT_COLUMNS, iter_publications
+
+    _choice(fmt, FORMATS, "--format")
+    config = _config(config_path, db)
+    database = _existing_db(config)
+    filters = _filters(config, database, sources, types, since, until)
+    with output(out, click.get_binary_stream("stdout")) as stream:
+        count = write_export(iter_publications(database, filters), EXPORT_COLUMNS, fmt, stream)
+    click.echo(f"exported {count} publications as {fmt}" + (f" to {out}" if out and out != "-" else ""),
+               err=True)
+
+
+@main.command()
+@out_option
+@click.option("--limit", default="50", metavar="N", help="The N newest stories (default 50).")
+@click.option("--url", "self_url", metavar="URL", help="Where the feed will be published (its rel=self link).")
+@db_option
+@config_option
+@friendly_errors
+def feed(out: str | None, limit: str, self_url: str | None, db: str | None, config_path: str | None) -> None:
+    """An Atom feed of the newest stories: one entry per story, with every source's link.
+
+    \b
+    Example:
+      safeguarding-news feed --out /var/www/safeguarding.atom
+    """
+    from pipeline import clock
+    from pipeline.outputs.feed import build_feed
+    from pipeline.outputs.files import output
+    from pipeline.outputs.present import organisations
+    from storage.queries import newest_stories
+
+    config = _config(config_path, db)
+    stories = newest_stories(_existing_db(config), limit=_positive(limit, "--limit"))
+    document = build_feed(stories, organisations(config), clock.system_clock(), self_url=self_url)
+    with output(out, click.get_binary_stream("stdout")) as stream:
+        stream.write(document.decode("utf-8"))
+
+
+@main.command()
+@click.option("--since", default="7d", show_default=True, metavar="WHEN",
+              help="Published on or after: an age (7d, 24h, 2w) or a date (2024-12-01).")
+@until_option
+@click.option("--format", "fmt", default="md", metavar="md|html", help="Markdown (default) or an HTML page.")
+@out_option
+@db_option
+@config_option
+@friendly_errors
+def digest(since: str, until: str | None, fmt: str, out: str | None, db: str | None,
+           config_path: str | None) -> None:
+    """A digest in the manner of a CASPAR alert: one section per story with its sources, dates,
+    summary and "Read the ..." links.
+
+    \b
+    Examples:
+      safeguarding-news digest                                   # the last 7 days, Markdown
+      safeguarding-news digest --since 2024-12-01 --until 2024-12-31 --format html --out december.html
+    """
+    from pipeline import clock
+    from pipeline.outputs.digest import FORMATS, render_digest
+    from pipeline.outputs.files import output
+    from pipeline.outputs.period import parse_period
+    from pipeline.outputs.present import organisations
+    from storage.queries import stories_between
+
+    _choice(fmt, FORMATS, "--format")
+    config = _config(config_path, db)
+    database = _existing_db(config)
+    period = parse_period(since, until, clock.system_clock(), open_end=False)
+    text = render_digest(stories_between(database, period.filters()), organisations(config), period, fmt)
+    with output(out, click.get_binary_stream("stdout")) as stream:
+        stream.write(text)

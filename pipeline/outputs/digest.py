@@ -1,0 +1,135 @@
+"""The digest, in the manner of a CASPAR alert: one section per story with its heading, a "Source: … ·
+Date published: …" line per organisation, a summary and "Read the …" links; Markdown or one
+self-contained HTML page. Every value is escaped for the format it goes into."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from urllib.parse import quote
+
+from pipeline.outputs.period import Period
+from pipeline.outputs.present import Link, StoryView, present
+from storage.queries import Story
+
+FORMATS = ("md", "html")
+# Markdown that changes meaning anywhere in a line; block markers matter only at its start. Brackets
+# and backslashes would make links, < and & would make HTML or entities.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>&~])")
+_MD_LINE_START = re.compile(r"^([#+\-=]|\d+[.)])")
+_URL_UNSAFE = re.compile(r"[\s()<>\"\\]")
+
+STYLE = """
+body{font-family:Arial,Helvetica,sans-serif;color:#0b0c0c;max-width:46rem;margin:2rem auto;padding:0 1rem;
+line-height:1.5}
+h1{font-size:1.7rem;margin-bottom:.3rem}
+h2{font-size:1.25rem;margin:2.2rem 0 .6rem;padding-top:1rem;border-top:1px solid #b1b4b6}
+.intro,.source{color:#505a5f}
+.source{margin:.15rem 0}
+.links{list-style:none;padding:0}
+.links li{margin:.3rem 0}
+a{color:#1d70b8}
+""".strip()
+# No script can run even if a value slipped through: the page allows only its own inline style.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'"
+
+
+def render_digest(stories: list[Story], names: Mapping[str, str], period: Period, fmt: str) -> str:
+    views = [present(s, names) for s in stories]
+    return digest_html(views, period) if fmt == "html" else digest_markdown(views, period)
+
+
+def period_text(period: Period) -> str:
+    first, last = period.first_day(), period.last_day()
+    fmt = lambda d: d.strftime("%d %B %Y")  # noqa: E731
+    if first and last:
+        return fmt(first) if first == last else f"{fmt(first)} to {fmt(last)}"
+    return f"since {fmt(first)}" if first else f"up to {fmt(last)}" if last else "all dates"
+
+
+def intro_text(views: list[StoryView], period: Period) -> str:
+    if not views:
+        return f"No publications dated {period_text(period)}: nothing new in this period."
+    organisations = {s.organisation for v in views for s in v.sources}
+    stories = "1 story" if len(views) == 1 else f"{len(views)} stories"
+    sources = "1 source" if len(organisations) == 1 else f"{len(organisations)} sources"
+    return f"{stories} from {sources}, published {period_text(period)}."
+
+
+def source_text(line) -> str:
+    return f"Source: {line.organisation}" + (f" · Date published: {line.published}" if line.published else "")
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def md(text: str) -> str:
+    """Text that Markdown shows as written: no emphasis, link, HTML tag or entity, no block marker."""
+    return _MD_LINE_START.sub(r"\\\1", _MD_INLINE.sub(r"\\\1", text))
+
+
+def md_url(url: str) -> str:
+    return _URL_UNSAFE.sub(lambda m: quote(m.group(), safe=""), url)
+
+
+def _md_link(link: Link) -> str:
+    note = f" ({md(link.note)})" if link.note else ""
+    return f"{md(link.label)}: [{md(link.title)}]({md_url(link.url)}){note}"
+
+
+def digest_markdown(views: list[StoryView], period: Period) -> str:
+    blocks = [f"# Safeguarding digest: {md(period_text(period))}", md(intro_text(views, period))]
+    for view in views:
+        blocks.append(f"## {md(view.heading)}")
+        blocks += [md(source_text(line)) for line in view.sources]
+        if view.summary:
+            blocks.append(md(view.summary))
+        blocks += [_md_link(link) for link in view.links]
+    return "\n\n".join(blocks) + "\n"
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def story_html(view: StoryView, heading: bool = True) -> str:
+    """One story as an HTML fragment; without its heading, the content of its feed entry."""
+    parts = [f"<h2>{e(view.heading)}</h2>"] if heading else []
+    parts += [f'<p class="source">{e(source_text(line))}</p>' for line in view.sources]
+    if view.summary:
+        parts.append(f"<p>{e(view.summary)}</p>")
+    if view.links:
+        items = "".join(
+            f'<li>{e(link.label)}: <a href="{e(link.url)}">{e(link.title)}</a>'
+            f"{' (' + e(link.note) + ')' if link.note else ''}</li>"
+            for link in view.links
+        )
+        parts.append(f'<ul class="links">{items}</ul>')
+    return "\n".join(parts)
+
+
+def digest_html(views: list[StoryView], period: Period) -> str:
+    title = f"Safeguarding digest: {period_text(period)}"
+    articles = "\n".join(f"<article>\n{story_html(v)}\n</article>" for v in views)
+    return f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{e(CSP)}">
+<title>{e(title)}</title>
+<style>
+{STYLE}
+</style>
+</head>
+<body>
+<h1>{e(title)}</h1>
+<p class="intro">{e(intro_text(views, period))}</p>
+{articles}
+</body>
+</html>
+"""

@@ -1,0 +1,64 @@
+"""An Atom 1.0 feed of the newest stories: one entry per story, listing every source's link.
+
+Entry ids are tag: URIs built from a publication id (never the build time), so a reader sees a story once
+however often the feed is rebuilt; an entry's ``updated`` is the latest of its members' updated or
+published times, and the feed's is the latest of its entries' (the build time only for an empty feed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from urllib.parse import quote
+
+from feedgen.feed import FeedGenerator
+
+from pipeline.outputs.digest import story_html
+from pipeline.outputs.present import StoryView, present, safe_url
+from storage.queries import Story
+
+TAG_AUTHORITY = "tag:safeguarding-news,2025:"
+FEED_ID = TAG_AUTHORITY + "feed"
+FEED_TITLE = "UK child-safeguarding publications"
+FEED_SUBTITLE = "The newest stories, one entry per story, with every source's link"
+
+
+def entry_id(story: Story) -> str:
+    """A tag: URI from the id of the member this pipeline saw first. A publication keeps its entry when
+    clustering later groups it with newer ones (and a cluster id, which merges may change, never enters
+    it): a reader sees the entry updated rather than a second copy of the story."""
+    first = min(story.members, key=lambda m: (m["first_seen_at"] or "", m["id"]))
+    return f"{TAG_AUTHORITY}publication/{quote(first['id'], safe='')}"
+
+
+def build_feed(stories: list[Story], names: Mapping[str, str], now: datetime,
+               self_url: str | None = None) -> bytes:
+    views = [present(s, names) for s in stories]
+    fg = FeedGenerator()
+    fg.id(FEED_ID)
+    fg.title(FEED_TITLE)
+    fg.subtitle(FEED_SUBTITLE)
+    fg.author({"name": "safeguarding-news"})
+    fg.language("en-GB")
+    fg.generator("safeguarding-news")
+    if self_url:
+        fg.link(href=self_url, rel="self")
+    fg.updated(max((v.updated for v in views), default=now))
+    for story, view in zip(stories, views, strict=True):
+        _entry(fg, story, view)
+    return fg.atom_str(pretty=True)
+
+
+def _entry(fg: FeedGenerator, story: Story, view: StoryView) -> None:
+    fe = fg.add_entry(order="append")
+    fe.id(entry_id(story))
+    fe.title(view.heading)
+    fe.updated(view.updated)
+    if view.published:
+        fe.published(view.published)
+    urls = [u for u in (safe_url(m["url"]) for m in story.members) if u]
+    for i, url in enumerate(dict.fromkeys(urls)):
+        fe.link(href=url, rel="alternate" if i == 0 else "related")
+    for line in view.sources:
+        fe.author({"name": line.organisation})
+    fe.content(story_html(view, heading=False), type="html")
