@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import lxml.html
 from scrapy.http import Response
@@ -18,6 +18,7 @@ LABEL_START = re.compile(r"^\s*(?:Last updated|Updated|Published|Topics|Tags)\s*
 DATE = re.compile(r"\d{4}-\d\d-\d\d(?:T[\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?|\d{1,2}(?:st|nd|rd|th)?\s+[A-Za-z]{3,9}\.?,?"
                   r"\s+\d{4}|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{4}")
 DOC_EXTENSIONS = ("pdf", "doc", "docx", "odt", "rtf", "xls", "xlsx", "ods", "csv", "ppt", "pptx", "epub", "zip")
+PAGE_PARAM = re.compile(r"^(?:page|p|pg|pagenumber|pageindex)$", re.I)
 SIZE = re.compile(r"\d+(?:\.\d+)?\s?[KMG]B\b", re.I)
 DROP = "//nav|//aside|//footer|//form|//script|//style|//noscript|//template|//*[@role='navigation']"
 SHORT = 200  # a label block ("Last updated: 05 Oct 2020 Topics: News") is a line, not a paragraph
@@ -29,7 +30,7 @@ def text_of(sel: Selector) -> str:
 
 def is_cut_off(body: bytes) -> bool:
     """A page that ends before ``</html>`` was truncated in transit or by the server."""
-    return re.search(rb"</html\s*>", body[-4096:], re.I) is None
+    return re.search(rb"</html\s*>", body[-65536:], re.I) is None
 
 
 def main_h1(sel: Selector) -> Selector | None:
@@ -93,7 +94,7 @@ def label_values(sel: Selector, label: str) -> list[str]:
     after, node = _after_label(sel, label)
     if node is None:
         return []
-    parts = [text_of(s) for s in node.xpath(".//a|.//li[not(.//a)]")]
+    parts = [text_of(s) for s in node.xpath(".//a|.//li[not(.//a)]|.//dd[not(.//a|.//li)]")]
     parts = [p for p in parts if p and p in after]
     return parts or [p.strip() for p in re.split(r"[,|·;]", after) if p.strip()]
 
@@ -166,8 +167,21 @@ def document_of(url: str, text: str, own_host: str) -> dict[str, str] | None:
     parts = urlsplit(url)
     ext = parts.path.rsplit(".", 1)[-1].lower() if "." in parts.path.rsplit("/", 1)[-1] else ""
     labelled = re.search(r"\((PDF|DOCX?|XLSX?)\b", text, re.I)
-    if ext not in DOC_EXTENSIONS and not (parts.netloc == own_host and parts.path.startswith("/media/")):
-        return None
+    if ext not in DOC_EXTENSIONS and (ext or not (parts.netloc == own_host and parts.path.startswith("/media/"))):
+        return None  # not a file, or media (audio, images) rather than a document
     size = SIZE.search(text)
     return {"title": text, "url": url, "file_type": ext if ext in DOC_EXTENSIONS else
             (labelled.group(1) if labelled else ""), "size": size.group(0) if size else ""}
+
+
+def pagination_links(response: Response) -> list[str]:
+    """Further pages of a listing, whatever the scheme: links to the same path with a numeric page
+    parameter (``?page=2``, ``?p=2``), and ``rel=next``. Filters (``?topics=…``) are not pages."""
+    here = urlsplit(response.url)
+    pages = []
+    for href in response.xpath("//a/@href|//link[@rel='next']/@href").getall():
+        parts = urlsplit(response.urljoin(href))
+        paged = any(PAGE_PARAM.match(k) and v.isdigit() for k, v in parse_qsl(parts.query))
+        if parts.netloc == here.netloc and parts.path.rstrip("/") == here.path.rstrip("/") and paged:
+            pages.append(parts.geturl().split("#", 1)[0])
+    return pages

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.etree
 from scrapy.http import Response
@@ -27,7 +27,6 @@ SLUG = r"(?P<slug>[a-z0-9][a-z0-9-]*)/?$"
 # /news/<yyyy>/<month-name>/<slug>, or /news/<section>/<slug>/ for older pieces (/news/covid/..., high)
 NEWS = re.compile(rf"^/news/(?:(?P<year>(?:19|20)\d\d)/(?P<month>{MONTHS})|(?P<section>[a-z][a-z0-9-]*))/{SLUG}")
 RESEARCH = re.compile(rf"^/research-resources/(?P<year>(?:19|20)\d\d)/{SLUG}")
-PAGE_PARAM = re.compile(r"^(?:page|p|pg|pagenumber|pageindex)$", re.I)
 TYPE_LABELS = {"news": "News", "blog": "Blog", "blogs": "Blog", "podcast": "Podcast", "podcasts": "Podcast"}
 NO_LINKS = "no article links found: the site's layout may have changed"
 DEFAULTS: dict[str, Any] = {
@@ -47,7 +46,7 @@ class NspccLearningSpider(SourceSpider):
         self.options = {**DEFAULTS, **self.options}
         self.base = str(self.options["base_url"]).rstrip("/")
         self.host = urlsplit(self.base).netloc
-        self.listing_pages = 0
+        self.listing_urls: set[str] = set()
         self.not_briefings: set[str] = set()
 
     def count(self, key: str, n: int = 1) -> None:
@@ -78,10 +77,10 @@ class NspccLearningSpider(SourceSpider):
         self.logger.info("%s; using the listings", reason)
         self.use_door("listings " + ", ".join(self.options["listings"]))
         for path in self.options["listings"]:
+            self.listing_urls.add(self.base + path)
             yield self.request(self.base + path, self.parse_listing)
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
-        self.listing_pages += 1
         found = self._article_links(response)
         if not found:
             self.record_error(response.url, NO_LINKS)
@@ -90,8 +89,9 @@ class NspccLearningSpider(SourceSpider):
         for url, title in found.items():
             if self._wanted(url, title):
                 yield self.request(url, self.parse_article)
-        for url in self._pagination(response):
-            if self.listing_pages < int(self.options["max_listing_pages"]):
+        for url in page.pagination_links(response):
+            if url not in self.listing_urls and len(self.listing_urls) < int(self.options["max_listing_pages"]):
+                self.listing_urls.add(url)
                 yield self.request(url, self.parse_listing)
 
     # -- links -----------------------------------------------------------------
@@ -121,16 +121,6 @@ class NspccLearningSpider(SourceSpider):
                 heading = a.xpath(".//h2|.//h3|.//h4")
                 found[url] = found.get(url) or page.text_of(heading[0] if heading else a)
         return found
-
-    def _pagination(self, response: Response) -> list[str]:
-        listing = urlsplit(response.url).path.rstrip("/")
-        pages = []
-        for href in response.xpath("//a/@href|//link[@rel='next']/@href").getall():
-            parts = urlsplit(response.urljoin(href))
-            paged = any(PAGE_PARAM.match(k) and v.isdigit() for k, v in parse_qsl(parts.query))
-            if parts.netloc == self.host and parts.path.rstrip("/") == listing and paged:
-                pages.append(parts.geturl().split("#", 1)[0])
-        return pages
 
     def _wanted(self, url: str, title: str) -> bool:
         """Every news piece; of the research resources, only the briefings."""
