@@ -30,8 +30,8 @@ RESEARCH = re.compile(rf"^/research-resources/(?P<year>(?:19|20)\d\d)/{SLUG}")
 TYPE_LABELS = {"news": "News", "blog": "Blog", "blogs": "Blog", "podcast": "Podcast", "podcasts": "Podcast"}
 NO_LINKS = "no article links found: the site's layout may have changed"
 DEFAULTS: dict[str, Any] = {
-    "base_url": "https://learning.nspcc.org.uk", "listings": ["/news", "/research-resources"],
-    "news_sections": ["covid"], "max_listing_pages": 50,
+    "base_url": "https://learning.nspcc.org.uk", "sitemap": "/sitemap.xml",
+    "listings": ["/news", "/research-resources"], "news_sections": ["covid"], "max_listing_pages": 50,
     "link_hosts": ["www.gov.uk", "www.childrenscommissioner.gov.uk", "www.iwf.org.uk",
                    "childsafeguarding.independent-panel.uk"],
 }
@@ -55,7 +55,11 @@ class NspccLearningSpider(SourceSpider):
             stats.inc_value(f"sgn/{key}", n)
 
     async def start(self):
-        yield self.request(f"{self.base}/sitemap.xml", self.parse_sitemap, errback=self.sitemap_failed,
+        if not self.options["sitemap"]:
+            for request in self.listings("no sitemap to probe (option sitemap is empty)"):
+                yield request
+            return
+        yield self.request(self.base + self.options["sitemap"], self.parse_sitemap, errback=self.sitemap_failed,
                            meta={"handle_httpstatus_all": True})
 
     # -- doors -----------------------------------------------------------------
@@ -65,7 +69,7 @@ class NspccLearningSpider(SourceSpider):
         if not entries:
             yield from self.listings(f"no sitemap listing articles at {response.url} (HTTP {response.status})")
             return
-        self.use_door("sitemap /sitemap.xml")
+        self.use_door(f"sitemap {self.options['sitemap']}")
         for url, lastmod in entries:
             if self._wanted(url, ""):
                 yield self.request(url, self.parse_article, cb_kwargs={"lastmod": lastmod})

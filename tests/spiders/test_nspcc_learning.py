@@ -246,6 +246,12 @@ def test_unusable_sitemap_falls_back_to_the_listings(status, body):
     assert s.door == "listings /news, /research-resources" and s.errors == []
 
 
+def test_no_sitemap_probe_when_the_option_is_empty():
+    result = crawl_offline(NspccLearningSpider, SITE, {**OPTIONS, "sitemap": ""})
+    assert f"{BASE}/sitemap.xml" not in result.requested and len(result.items) == 12
+    assert result.spider.door == "listings /news, /research-resources"
+
+
 def test_failed_sitemap_probe_falls_back_to_the_listings():
     s = spider()
 
