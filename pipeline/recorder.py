@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+import time
 from typing import Any
 
 from scrapy import Spider, signals
@@ -13,7 +15,7 @@ from scrapy.exceptions import DropItem
 from twisted.internet.task import LoopingCall
 
 from pipeline.clock import iso, system_clock
-from pipeline.normalise import InvalidItem, normalise
+from pipeline.normalise import InvalidItem, canonical_url, date_iso, normalise
 from pipeline.schema import Publication, RawItem
 from storage import db as store
 
@@ -22,6 +24,7 @@ MAX_MESSAGES = 5
 # A batch is written when it is full or this many seconds old, so that a crawl killed mid-run loses at
 # most a few seconds of parsed items.
 FLUSH_SECONDS = 2.0
+WRITE_ATTEMPTS = 4  # on top of SQLite's busy timeout: a locked database gets a few more chances
 
 
 def run_status(*, stored: int, errors: int, reason: str) -> str:
@@ -78,6 +81,7 @@ class RunRecorder:
         self.seen_ids: set[str] = set()
         self.seen_urls: set[str] = set()
         self.invalid: list[str] = []
+        self.write_failures = 0
         self.counts = {"items": 0, "new": 0, "updated": 0, "unchanged": 0, "duplicates": 0}
         self.ticker = LoopingCall(self.flush)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -109,16 +113,37 @@ class RunRecorder:
         return item
 
     def spider_opened(self, spider: Spider) -> None:
+        self.crawler.stats.set_value("sgn/full_walk", int(self.crawler.settings.getbool("SGN_FULL_WALK", True)))
         self.ticker.start(FLUSH_SECONDS, now=False)
 
     def flush(self) -> None:
-        if not self.buffer:
+        spider = self.crawler.spider
+        seen = list(getattr(spider, "unchanged", []))
+        if not self.buffer and not seen:
             return
-        result = store.store_batch(self.db, self.buffer, iso(self.clock()))
+        now = iso(self.clock())
+        result = self._write(lambda: store.store_batch(self.db, self.buffer, now))
+        if result is None:
+            return  # kept in the buffer for the next flush
         self.buffer = []
         for key in ("new", "updated", "unchanged"):
             self.counts[key] += getattr(result, key)
+        if seen:
+            urls = [canonical_url(u, self.trailing_slash) for u in seen]
+            self.counts["unchanged"] += self._write(lambda: store.touch_seen(self.db, spider.name, urls, now)) or 0
+            del spider.unchanged[: len(seen)]
         store.update_run(self.db, self.run_id, **self.counts, invalid=len(self.invalid))
+
+    def _write(self, write: Any) -> Any:
+        """A write retried while the database is locked or busy; None when it still fails (logged)."""
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                return write()
+            except sqlite3.OperationalError as exc:
+                log.warning("database write failed (%s), attempt %d of %d", exc, attempt + 1, WRITE_ATTEMPTS)
+                time.sleep(2**attempt)
+        self.write_failures += 1
+        return None
 
     def spider_error(self, failure: Any, response: Any, spider: Spider) -> None:
         spider.record_error(response.url, f"parse error {failure.type.__name__}: {failure.getErrorMessage()}")
@@ -129,7 +154,13 @@ class RunRecorder:
         self.flush()
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         errors: list[str] = list(getattr(spider, "errors", []))
-        status = run_status(stored=self.counts["items"], errors=len(errors), reason=reason)
+        skips = [(canonical_url(u, self.trailing_slash), r, date_iso(d))
+                 for u, r, d in getattr(spider, "remembered_skips", [])]
+        if skips:
+            self._write(lambda: store.save_skipped(self.db, spider.name, skips, iso(self.clock())))
+        if self.buffer or self.write_failures:
+            errors.append(f"{len(self.buffer)} items could not be written to the database")
+        status = run_status(stored=self.counts["items"] + self.counts["unchanged"], errors=len(errors), reason=reason)
         message = summary_message(errors, self.invalid)
         if reason not in ("finished", "shutdown"):
             message = f"closed: {reason}; {message}".rstrip("; ")

@@ -11,8 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
+
+from pipeline.normalise import canonical_url, parse_date
 
 
 class SourceSpider(scrapy.Spider):
@@ -20,12 +23,19 @@ class SourceSpider(scrapy.Spider):
 
     custom_settings: dict[str, Any] = {}
 
-    def __init__(self, *args: Any, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, options: dict[str, Any] | None = None, known: dict[str, str] | None = None,
+                 full_walk: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.options: dict[str, Any] = dict(options or {})
         self.errors: list[str] = []
         self.skipped: list[str] = []
+        self.unchanged: list[str] = []
+        self.remembered_skips: list[tuple[str, str, str]] = []
         self.door: str = ""
+        # What the database already holds (canonical URL → its latest stored date), given by the pipeline;
+        # on a full walk nothing is taken as known, so that every page is fetched again.
+        self.known: dict[str, str] = {} if full_walk else dict(known or {})
+        self.full_walk = full_walk
 
     # -- what the run records ------------------------------------------------
 
@@ -34,10 +44,40 @@ class SourceSpider(scrapy.Spider):
         self.errors.append(f"{message}: {url}")
         self.logger.error("%s: %s", message, url)
 
-    def record_skip(self, url: str, reason: str) -> None:
-        """A page that is deliberately not a publication (a redirect, a translation)."""
+    def record_skip(self, url: str, reason: str, source_date: str | None = None) -> None:
+        """A page that is deliberately not a publication (a redirect, a translation). With the site's own
+        date for it, it is remembered and not fetched again until that date moves."""
         self.skipped.append(f"{reason}: {url}")
+        if source_date:
+            self.remembered_skips.append((url, reason, source_date))
         self.logger.info("skipped (%s): %s", reason, url)
+
+    def record_unchanged(self, url: str) -> None:
+        """A publication seen unchanged without being parsed (a 304, or not newer at the source)."""
+        self.unchanged.append(url)
+
+    # -- incremental crawling --------------------------------------------------
+
+    def is_known(self, url: str) -> bool:
+        return canonical_url(url, self.trailing_slash) in self.known
+
+    def unchanged_at_source(self, url: str, source_date: str | None) -> bool:
+        """True when the page is stored and the site's own date for it (an API timestamp, a sitemap
+        ``lastmod``, a listing date) is not newer than what is stored: then it need not be fetched."""
+        stored = self.known.get(canonical_url(url, self.trailing_slash))
+        seen = parse_date(source_date) if source_date else None
+        if not stored or seen is None:
+            return False
+        common = min(len(stored), len(seen.iso))  # compare at the precision both dates have
+        return seen.iso[:common] <= stored[:common]
+
+    def only_known(self, urls: list[str]) -> bool:
+        """A listing page whose links are all stored already: the walk can stop here."""
+        return bool(urls) and not self.full_walk and all(self.is_known(u) for u in urls)
+
+    @property
+    def trailing_slash(self) -> str:
+        return self.settings.get("SGN_TRAILING_SLASH", "keep") if hasattr(self, "crawler") else "keep"
 
     def use_door(self, door: str) -> None:
         """Say which way into the site this run takes (API, feed, sitemap, listings)."""
@@ -54,6 +94,11 @@ class SourceSpider(scrapy.Spider):
     def on_request_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
+        deliberate = failure.check(IgnoreRequest) and response is None  # HttpError is an IgnoreRequest too
+        if deliberate and "max redirections" not in failure.getErrorMessage():
+            # refused on purpose (robots.txt, off-site, media, not modified): counted where refused
+            self.logger.debug("not fetched: %s (%s)", request.url, failure.getErrorMessage())
+            return
         if response is not None:
             self.record_error(request.url, f"HTTP {response.status}")
         else:

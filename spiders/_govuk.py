@@ -46,29 +46,36 @@ class GovukOrganisationSpider(SourceSpider):
                 self.record_error(response.url, "Search API answer has no results list")
             return
         results = [r for r in data["results"] if isinstance(r, dict) and isinstance(r.get("link"), str)]
+        fetched = 0
         for result in results:
             link = result["link"]
             if link.startswith("http"):
                 self.record_skip(link, "not a GOV.UK path")
-                continue
-            yield self.request(f"{WWW}/api/content{link}", self.parse_content, cb_kwargs={"hit": result},
-                               meta={"handle_httpstatus_list": [410]})
+            elif self.unchanged_at_source(WWW + link, result.get("public_timestamp")):
+                self.record_unchanged(WWW + link)
+            else:
+                fetched += 1
+                yield self.request(f"{WWW}/api/content{link}", self.parse_content, cb_kwargs={"hit": result},
+                                   meta={"handle_httpstatus_list": [410]})
         total = data.get("total")
         following = start + len(data["results"])
-        if data["results"] and isinstance(total, int) and following < total:
+        if results and not fetched and not self.full_walk:
+            self.logger.info("page at start=%d holds only unchanged publications: the walk stops", start)
+        elif data["results"] and isinstance(total, int) and following < total:
             yield self.request(self.search_url(following), self.parse_search, cb_kwargs={"start": following})
 
     def parse_content(self, response: Response, hit: dict[str, Any]) -> Iterator[RawItem]:
         doc = self.load_json(response)
         if doc is None:
             return
+        page, stamp = WWW + hit["link"], hit.get("public_timestamp")
         if response.status == 410 or doc.get("schema_name") in NOT_PUBLICATIONS \
                 or doc.get("document_type") in NOT_PUBLICATIONS:
-            self.record_skip(response.url, doc.get("schema_name") or "gone")
+            self.record_skip(page, doc.get("schema_name") or "gone", stamp)
             return
         locale = doc.get("locale") or "en"
         if locale not in self.options.get("locales", ["en"]):
-            self.record_skip(response.url, f"translation ({locale})")
+            self.record_skip(page, f"translation ({locale})", stamp)
             return
         yield self.item_from_content(doc, hit)
 

@@ -189,3 +189,60 @@ def latest_runs(db: Database) -> list[dict[str, Any]]:
             """
         )
     )
+
+
+# ---------------------------------------------------------------- incremental crawling
+
+
+def load_validators(db: Database, source: str) -> dict[str, tuple[str | None, str | None]]:
+    """The ETag and Last-Modified each URL of a source answered with last time."""
+    return {r["url"]: (r["etag"], r["last_modified"])
+            for r in db.query("select url, etag, last_modified from http_validators where source = ?", [source])}
+
+
+def save_validators(db: Database, source: str, rows: dict[str, tuple[str | None, str | None]], now: str) -> None:
+    with db.atomic():
+        db.conn.executemany(
+            "insert or replace into http_validators (url, source, etag, last_modified, seen_at) "
+            "values (?, ?, ?, ?, ?)",
+            [(url, source, etag, modified, now) for url, (etag, modified) in rows.items()],
+        )
+
+
+def known_publications(db: Database, source: str) -> dict[str, str]:
+    """Canonical URL → the latest date stored for it (updated or published), for skipping unchanged pages;
+    pages skipped on purpose count as known with the date the site gave them."""
+    known = {r["url"]: r["source_date"] or "" for r in db.query(
+        "select url, source_date from skipped_pages where source = ?", [source])}
+    known.update({r["url"]: r["latest"] or "" for r in db.query(
+        "select url, max(coalesce(updated_at, ''), coalesce(published_at, '')) as latest "
+        "from publications where source = ?", [source])})
+    return known
+
+
+def save_skipped(db: Database, source: str, rows: list[tuple[str, str, str | None]], now: str) -> None:
+    """Pages deliberately not stored: ``(url, reason, source_date)``."""
+    with db.atomic():
+        db.conn.executemany(
+            "insert or replace into skipped_pages (url, source, reason, source_date, seen_at) values (?, ?, ?, ?, ?)",
+            [(url, source, reason, date, now) for url, reason, date in rows])
+
+
+def touch_seen(db: Database, source: str, urls: list[str], now: str) -> int:
+    """Publications seen unchanged without being parsed (304, or not newer at the source)."""
+    touched = 0
+    with db.atomic():
+        for i in range(0, len(urls), 500):
+            part = urls[i : i + 500]
+            cur = db.execute(f"update publications set last_seen_at = ? where source = ? and url in "
+                             f"({','.join('?' * len(part))})", [now, source, *part])
+            touched += cur.rowcount
+    return touched
+
+
+def last_full_walk(db: Database, source: str) -> str | None:
+    """When the source's last complete (unconditional) walk that ended ok or partial started."""
+    row = db.execute(
+        "select max(started_at) from runs where source = ? and status in ('ok', 'partial') "
+        "and json_extract(stats, '$.\"sgn/full_walk\"') = 1", [source]).fetchone()
+    return row[0] if row else None

@@ -35,8 +35,11 @@ def test_crawl_twice_stores_once_and_changes_nothing(tmp_path):
     assert second.exit_code == 0, second.output
     runs = query(db, "select * from runs order by id")
     assert [r["status"] for r in runs] == ["ok", "ok"]
-    assert (runs[0]["new"], runs[1]["new"], runs[1]["unchanged"]) == (22, 0, 22)
-    assert runs[1]["skipped"] == 3 and runs[1]["door"] == "GOV.UK Search API + Content API"
+    assert (runs[0]["new"], runs[0]["skipped"], runs[0]["pages"]) == (22, 3, 27)
+    # incremental: the first search page holds only publications not newer than stored, so the walk stops
+    # there, and no detail document is downloaded again
+    assert (runs[1]["new"], runs[1]["updated"], runs[1]["unchanged"], runs[1]["pages"]) == (0, 0, 17, 1)
+    assert runs[1]["door"] == "GOV.UK Search API + Content API"
     assert query(db, "select count(*) n from publications")[0]["n"] == 22
     assert query(db, "select count(*) n from publication_versions")[0]["n"] == 0
     assert query(db, "pragma integrity_check")[0]["integrity_check"] == "ok"
@@ -46,18 +49,36 @@ def test_crawl_twice_stores_once_and_changes_nothing(tmp_path):
     assert json.loads(status.output)[0]["status"] == "ok"
 
 
+def full_walk_config(tmp_path):
+    config = yaml.safe_load(CONFIG.read_text())
+    config["crawl"]["full_walk_days"] = 0
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    return str(tmp_path / "config.yaml")
+
+
+def test_full_walk_fetches_everything_and_stores_nothing_new(tmp_path):
+    db, config = tmp_path / "x.db", full_walk_config(tmp_path)
+    for _ in range(2):
+        result = run_cli("crawl", "--source", "csprp_govuk", "--replay", str(SITE), "--db", str(db),
+                         "--config", config)
+        assert result.exit_code == 0, result.output
+    second = query(db, "select * from runs order by id desc limit 1")[0]
+    assert (second["pages"], second["new"], second["unchanged"], second["skipped"]) == (27, 0, 22, 3)
+    assert json.loads(second["stats"])["sgn/full_walk"] == 1
+
+
 def test_changed_document_becomes_a_new_version(tmp_path):
     site = tmp_path / "site"
     shutil.copytree(SITE, site)
-    db = tmp_path / "x.db"
+    db, config = tmp_path / "x.db", full_walk_config(tmp_path)
     assert run_cli("crawl", "--source", "csprp_govuk", "--replay", str(site), "--db", str(db),
-                   "--config", str(CONFIG)).exit_code == 0
+                   "--config", config).exit_code == 0
     doc_path = site / "content" / "child-safeguarding-practice-review-panel-annual-report-2023-to-2024.json"
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
     doc["description"] = "A corrected description."
     doc_path.write_text(json.dumps(doc), encoding="utf-8")
     result = run_cli("crawl", "--source", "csprp_govuk", "--replay", str(site), "--db", str(db),
-                     "--config", str(CONFIG))
+                     "--config", config)
     assert result.exit_code == 0
     run = query(db, "select * from runs order by id desc limit 1")[0]
     assert (run["new"], run["updated"], run["unchanged"]) == (0, 1, 21)
