@@ -36,6 +36,8 @@ def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
         "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": config.crawl.log_level,
         "ITEM_PIPELINES": {"pipeline.recorder.RunRecorder": 100},
+        # Text only, for every source: media is refused first in the chain, before robots.txt or a retry.
+        "DOWNLOADER_MIDDLEWARES": {"pipeline.guards.MediaGuard": 10},
         "SGN_RUN_ID": run_id,
         "SGN_DB_PATH": db_path,
         "SGN_BATCH_SIZE": config.crawl.batch_size,

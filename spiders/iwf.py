@@ -1,0 +1,238 @@
+"""The Internet Watch Foundation's news and blogs (SOURCES.md 4), text only.
+
+Doors: the feed (``/news-media/feed/``, unverified) when it lists articles, else the listings
+``/news-media/news/?page=N`` and ``/news-media/blogs/?page=N`` until a page brings nothing new. No raw HTML of
+the site was available when this was written (2026): fields are anchored on URL patterns, ``<h1>``, the
+visible "Published:" label and the listing card's "9 March 2026 Blog", never on a CSS class.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Request
+from scrapy.http import Response, TextResponse
+from scrapy.selector import Selector
+from twisted.python.failure import Failure
+
+from pipeline.schema import RawItem
+from spiders import _htmlpage as htmlpage
+from spiders._base import SourceSpider
+
+WWW = "https://www.iwf.org.uk"
+FEED = f"{WWW}/news-media/feed/"
+SECTIONS = {"news": "News", "blogs": "Blog"}  # listing path → the label its cards carry
+# Trailing slash optional; apostrophes become "-s-" in slugs ("minister-praises-iwf-s-vital-work-...").
+ARTICLE = re.compile(r"^https?://(?:www\.)?iwf\.org\.uk(/news-media/(news|blogs)/[a-z0-9]+(?:-[a-z0-9]+)*)/?$", re.I)
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+CARD_DATE = re.compile(rf"\b(\d{{1,2}} (?:{MONTHS}) \d{{4}})\b[\s|·]*([^|]*)")  # "9 March 2026 Blog"
+PUBLISHED = re.compile(r"Published:?\s+(?:[A-Z][a-z]{2,8},?\s+)?\d{1,2}\s+[A-Z][a-z]{2,8}\s+\d{4}")
+TYPES = {"news": "news", "blog": "blog", "blogs": "blog", "press release": "press_release",
+         "press releases": "press_release"}
+RESEARCH = re.compile(r"^https://(?:www\.)?iwf\.org\.uk/about-us/why-we-exist/our-research/[a-z0-9-]+/?$")
+TAG_HREF = re.compile(r"[?&](?:tags?|topics?)=|/tags?/", re.I)
+TAG_LABEL = ".//*[re:test(normalize-space(text()), '^(tags|topics|tagged( with)?):?$', 'i')]"
+NOT_TEXT = " | ".join(f".//{t}" for t in ("h1", "nav", "header", "footer", "aside", "form", "figure", "picture",
+                                            "img", "video", "audio")) \
+    + " | .//*[@role='navigation' or @role='banner' or @role='contentinfo' or @role='complementary']"
+
+
+class IwfSpider(SourceSpider):
+    name = "iwf"
+    allowed_domains = ["iwf.org.uk"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.requested: set[str] = set()  # article paths, case folded, without trailing slash
+        self.listed: dict[str, set[str]] = {s: set() for s in SECTIONS}
+        self.max_pages = int(self.options.get("max_listing_pages", 100))
+
+    async def start(self):
+        yield self.request(FEED, self.parse_feed, errback=self.no_feed)
+
+    # -- doors ----------------------------------------------------------------
+
+    def no_feed(self, failure: Failure) -> Iterator[Request]:
+        self.logger.info("no feed at %s (%s)", FEED, failure.getErrorMessage())
+        yield from self.listings()
+
+    def listings(self) -> Iterator[Request]:
+        self.use_door("listings /news-media/news/ and /news-media/blogs/")
+        yield from (self.listing(section, 1) for section in SECTIONS)
+
+    def listing(self, section: str, page: int, after_failure: bool = False) -> Request:
+        return self.request(f"{WWW}/news-media/{section}/?page={page}", self.parse_listing,
+                            errback=self.listing_failed,
+                            cb_kwargs={"section": section, "page": page, "after_failure": after_failure})
+
+    def article(self, url: str, card: dict[str, str]) -> Request | None:
+        path = ARTICLE.match(url).group(1)
+        if path.lower() in self.requested:
+            return None
+        self.requested.add(path.lower())
+        return self.request(WWW + path + ("/" if url.endswith("/") else ""), self.parse, cb_kwargs={"card": card})
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        entries = response.xpath("//*[local-name()='item' or local-name()='entry']") \
+            if isinstance(response, TextResponse) else []
+        cards = {}
+        for entry in entries:
+            url = _child(entry, "link") or entry.xpath("./*[local-name()='link']/@href").get("")
+            label = _child(entry, "category")
+            if ARTICLE.match(url):
+                cards[url] = {"title": _child(entry, "title"), "date": _child(entry, "pubDate", "published"),
+                              "label": label if label.lower() in TYPES else ""}
+        if not cards:
+            self.logger.warning("the feed %s lists no article; falling back to the listings", response.url)
+            yield from self.listings()
+            return
+        self.use_door("feed /news-media/feed/")
+        yield from filter(None, (self.article(url, card) for url, card in cards.items()))
+
+    def parse_listing(self, response: Response, section: str, page: int, after_failure: bool) -> Iterator[Request]:
+        new = 0
+        for url, card in self._cards(response):
+            path = ARTICLE.match(url).group(1).lower()
+            if path.startswith(f"/news-media/{section}/") and path not in self.listed[section]:
+                self.listed[section].add(path)
+                new += 1
+            if request := self.article(url, card):
+                yield request
+        if new and page < self.max_pages:
+            yield self.listing(section, page + 1)
+        elif page == 1:
+            self.record_error(response.url, "listing shows no article link (has the markup changed?)")
+        else:
+            self.logger.info("%s listing: page %d brings nothing new; done", section, page)
+
+    def listing_failed(self, failure: Failure) -> Iterator[Request]:
+        self.on_request_error(failure)
+        kw = failure.request.cb_kwargs  # type: ignore[attr-defined]
+        if not kw["after_failure"] and kw["page"] < self.max_pages:  # one broken page does not end a listing
+            yield self.listing(kw["section"], kw["page"] + 1, after_failure=True)
+
+    def _cards(self, response: Response) -> Iterator[tuple[str, dict[str, str]]]:
+        for link in response.xpath("//a[@href]") if isinstance(response, TextResponse) else []:
+            url = response.urljoin(link.attrib["href"])
+            if ARTICLE.match(url):
+                yield url, self._card(response, link, url)
+
+    def _card(self, response: Response, link: Selector, url: str) -> dict[str, str]:
+        """The nearest block around the link that shows a date and links to no other article."""
+        own = ARTICLE.match(url).group(1).lower()
+        for block in reversed(link.xpath("ancestor-or-self::*")):
+            others = {m.group(1).lower() for h in block.xpath(".//a/@href").getall()
+                      if (m := ARTICLE.match(response.urljoin(h)))}
+            if others - {own}:
+                break
+            if m := CARD_DATE.search(" | ".join(t.strip() for t in block.xpath(".//text()").getall() if t.strip())):
+                label = m.group(2).strip()
+                summary = next((t for t in map(_text, block.xpath(".//p")) if t and not CARD_DATE.search(t)), "")
+                return {"title": _text(block.xpath("(.//h2 | .//h3 | .//h4)[1]")) or _text(link),
+                        "summary": summary, "date": m.group(1), "label": label if label.lower() in TYPES else ""}
+        return {"title": _text(link)}
+
+    # -- articles -------------------------------------------------------------
+
+    def parse(self, response: Response, card: dict[str, str] | None = None) -> Iterator[RawItem]:
+        card = card or {}
+        if not isinstance(response, TextResponse):
+            self.record_skip(response.url, "not an HTML page")
+            return
+        page = self._article_block(response)
+        body = self._body(page)
+        label = card.get("label") or SECTIONS[ARTICLE.match(response.url).group(2).lower()]
+        yield RawItem(
+            source=self.name,
+            url=response.url,
+            title=self._parse_title(response) or card.get("title", ""),
+            summary=_text(self._standfirst(page)) or htmlpage.meta(response, "og:description", "description")
+            or card.get("summary", ""),
+            body_html=body.get(),
+            source_type=label,
+            content_type=TYPES.get(label.lower(), ""),
+            published=self._parse_published(response, page) or card.get("date", ""),
+            topics=self._parse_topics(response, page),
+            documents=self._parse_documents(response, body),
+            links=[u for u in map(response.urljoin, body.xpath(".//a/@href").getall())
+                   if u.startswith("http") and not urlsplit(u).netloc.endswith("iwf.org.uk")],
+        )
+
+    def _article_block(self, response: TextResponse) -> Selector:
+        """The nearest block around the ``<h1>`` that holds paragraphs: the article, whatever its markup
+        (related articles and footers, which show other dates, stay outside)."""
+        found = response.xpath("(//h1)[1]/ancestor::*[count(.//p) >= 2][1]") or response.xpath("//body")
+        return found[0] if found else response.selector
+
+    def _date_line(self, page: Selector) -> tuple[Selector | None, str]:
+        """The smallest element showing "Published:  Sun 2 Feb 2025" (label and date may be split)."""
+        for node in page.xpath(".//text()[contains(., 'Published')]/.."):
+            for _ in range(3):
+                line = _text(node)
+                if len(line) > 120:
+                    break
+                if m := PUBLISHED.search(line):
+                    return node, m.group(0)
+                node = (node.xpath("..") or [node])[0]
+        return None, ""
+
+    def _standfirst(self, page: Selector) -> Selector | None:
+        """The first paragraph after the date line (after the ``<h1>`` when there is none)."""
+        line = self._date_line(page)[0]
+        found = (line if line is not None else page.xpath("(.//h1)[1]")).xpath("following::p[normalize-space()][1]")
+        return found[0] if found else None
+
+    def _tags(self, page: Selector) -> tuple[list[Selector], list[Selector]]:
+        """Tag links (``?tag=``, ``/tags/``) and what follows a "Tags"/"Topics" label; then the labels."""
+        labels = page.xpath(TAG_LABEL)
+        links = [a for a in page.xpath(".//a[@href]") if TAG_HREF.search(a.attrib["href"])]
+        return links + list(labels.xpath("following-sibling::*")), list(labels)
+
+    def _body(self, page: Selector) -> Selector:
+        """A copy of the article block without title, date line, standfirst, tags, navigation and media."""
+        body = Selector(root=copy.deepcopy(page.root), type="html")
+        tags, labels = self._tags(body)
+        drop = [*body.xpath(NOT_TEXT), *tags, *labels, self._date_line(body)[0], self._standfirst(body)]
+        for element in drop:
+            if element is not None:
+                element.drop()
+        return body
+
+    def _parse_title(self, response: TextResponse) -> str:
+        return (_text(response.xpath("(//h1)[1]")) or htmlpage.meta(response, "og:title")
+                or re.sub(r"\s*\|\s*IWF\s*$", "", _text(response.xpath("//title"))))
+
+    def _parse_published(self, response: TextResponse, page: Selector) -> str:
+        """"Published:  Sun 2 Feb 2025" (double space on the site); else JSON-LD or the standard meta tag."""
+        return self._date_line(page)[1] or htmlpage.jsonld(response, "datePublished") \
+            or htmlpage.meta(response, "article:published_time")
+
+    def _parse_topics(self, response: TextResponse, page: Selector) -> list[str]:
+        topics = response.xpath("//meta[@property='article:tag']/@content").getall()
+        for element in self._tags(page)[0]:
+            items = element.xpath("descendant-or-self::li | descendant-or-self::a")
+            topics += map(_text, items) if items else _text(element).split(",")
+        return [t for t in dict.fromkeys(t.strip() for t in topics) if t]
+
+    def _parse_documents(self, response: TextResponse, body: Selector) -> list[dict[str, str]]:
+        """Files (PDF and other documents, never media) and the IWF's research pages linked from the body."""
+        docs = []
+        for link in body.xpath(".//a[@href]"):
+            url, title = response.urljoin(link.attrib["href"]), _text(link)
+            doc = htmlpage.document_of(url, title, urlsplit(response.url).netloc)
+            docs += [doc] if doc else [{"title": title, "url": url, "file_type": "HTML"}] if RESEARCH.match(url) else []
+        return docs
+
+
+def _text(sel: Selector | None) -> str:
+    return htmlpage.text_of(sel) if sel is not None else ""
+
+
+def _child(entry: Selector, *names: str) -> str:
+    """The text of a feed entry's first child element with one of these names (RSS or Atom)."""
+    found = entry.xpath(" | ".join(f"./*[local-name()='{n}']" for n in names))
+    return _text(found[0]) if found else ""
