@@ -79,6 +79,7 @@ class WordPressSpider(SourceSpider):
         self.max_pages = max(1, int(self.options.get("max_pages", 50)))
         self.types_wanted = list(self.options.get("post_types") or self.post_types)
         self._first_pages: dict[str, dict[str, Any]] = {}
+        self._feed_seen: set[str] = set()
 
     def stat(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(f"sgn/{key}", n)
@@ -286,14 +287,18 @@ class WordPressSpider(SourceSpider):
             yield from self.first_page_done("feed", response, problem, recorded)
         if channel is None:
             return
-        items = channel.findall("item")
-        for entry in items:
-            yield self.finish_item(self.item_from_feed(entry, post_type))
-        if items and page < self.max_pages:
+        items = [self.item_from_feed(entry, post_type) for entry in channel.findall("item")]
+        new = [i for i in items if i.url not in self._feed_seen]
+        self._feed_seen.update(i.url for i in items)
+        for item in new:
+            yield self.finish_item(item)
+        if new and page < self.max_pages:
             yield self.feed_request(post_type, page + 1)
-        elif items:
+        elif new:
             self.stat("wp_pages_capped")
             self.logger.warning("feed paging stopped at max_pages %d: %s", self.max_pages, response.url)
+        elif items:  # a site that ignores ?paged= answers every page with the first one
+            self.logger.warning("feed page %d repeats earlier pages; paging stopped: %s", page, response.url)
 
     def feed_channel(self, response: Response) -> tuple[Any, str, bool]:
         """The feed's <channel>, or None with the problem and whether it was recorded as an error."""

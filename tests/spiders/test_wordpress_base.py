@@ -388,6 +388,14 @@ def test_feed_page_that_is_not_xml_keeps_the_pages_before_it(tmp_path):
     assert [e.split(" (")[0] for e in result.spider.errors] == ["malformed feed"]
 
 
+def test_a_feed_that_ignores_paged_stops_at_the_first_repeated_page(tmp_path):
+    site = feed_site(tmp_path, {f"{NEWS}/feed/?paged=2": {"file": "feed.xml"},
+                                f"{NEWS}/feed/?paged=3": {"file": "feed.xml"}}, {})
+    result = crawl_offline(WpTestSpider, site, {"base_url": NEWS})
+    assert result.requested[-1] == f"{NEWS}/feed/?paged=2" and len(result.items) == 10
+    assert result.spider.errors == []
+
+
 def test_a_feed_switched_off_into_an_html_page_is_not_an_error(tmp_path):
     site = html_site(tmp_path, rest_status=404, feed_status=200)
     manifest = json.loads((site / "manifest.json").read_text())
