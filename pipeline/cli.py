@@ -272,7 +272,7 @@ def export(fmt: str, sources: tuple[str, ...], types: tuple[str, ...], since: st
     config = _config(config_path, db)
     database = _existing_db(config)
     filters = _filters(config, database, sources, types, since, until)
-    with output(out, click.get_binary_stream("stdout")) as stream:
+    with output(out, sys.stdout.buffer) as stream:
         count = write_export(iter_publications(database, filters), EXPORT_COLUMNS, fmt, stream)
     click.echo(f"exported {count} publications as {fmt}" + (f" to {out}" if out and out != "-" else ""),
                err=True)
@@ -301,7 +301,7 @@ def feed(out: str | None, limit: str, self_url: str | None, db: str | None, conf
     config = _config(config_path, db)
     stories = newest_stories(_existing_db(config), limit=_positive(limit, "--limit"))
     document = build_feed(stories, organisations(config), clock.system_clock(), self_url=self_url)
-    with output(out, click.get_binary_stream("stdout")) as stream:
+    with output(out, sys.stdout.buffer) as stream:
         stream.write(document.decode("utf-8"))
 
 
@@ -336,5 +336,5 @@ def digest(since: str, until: str | None, fmt: str, out: str | None, db: str | N
     database = _existing_db(config)
     period = parse_period(since, until, clock.system_clock(), open_end=False)
     text = render_digest(stories_between(database, period.filters()), organisations(config), period, fmt)
-    with output(out, click.get_binary_stream("stdout")) as stream:
+    with output(out, sys.stdout.buffer) as stream:
         stream.write(text)

@@ -17,7 +17,8 @@ FORMATS = ("md", "html")
 # Markdown that changes meaning anywhere in a line; block markers matter only at its start. Brackets
 # and backslashes would make links, < and & would make HTML or entities.
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>&~])")
-_MD_LINE_START = re.compile(r"^([#+\-=]|\d+[.)])")
+_MD_BLOCK_MARK = re.compile(r"^([#+\-=])")
+_MD_LIST_NUMBER = re.compile(r"^(\d+)([.)])")
 _URL_UNSAFE = re.compile(r"[\s()<>\"\\]")
 
 STYLE = """
@@ -66,7 +67,8 @@ def source_text(line) -> str:
 
 def md(text: str) -> str:
     """Text that Markdown shows as written: no emphasis, link, HTML tag or entity, no block marker."""
-    return _MD_LINE_START.sub(r"\\\1", _MD_INLINE.sub(r"\\\1", text))
+    text = _MD_INLINE.sub(r"\\\1", text)
+    return _MD_LIST_NUMBER.sub(r"\1\\\2", _MD_BLOCK_MARK.sub(r"\\\1", text))
 
 
 def md_url(url: str) -> str:

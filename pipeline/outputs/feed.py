@@ -12,11 +12,13 @@ from datetime import datetime
 from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from pipeline.outputs.digest import story_html
 from pipeline.outputs.present import StoryView, present, safe_url
 from storage.queries import Story
 
+ATOM = "{http://www.w3.org/2005/Atom}"
 TAG_AUTHORITY = "tag:safeguarding-news,2025:"
 FEED_ID = TAG_AUTHORITY + "feed"
 FEED_TITLE = "UK child-safeguarding publications"
@@ -46,7 +48,17 @@ def build_feed(stories: list[Story], names: Mapping[str, str], now: datetime,
     fg.updated(max((v.updated for v in views), default=now))
     for story, view in zip(stories, views, strict=True):
         _entry(fg, story, view)
-    return fg.atom_str(pretty=True)
+    return _relate_links(fg.atom_str(pretty=True))
+
+
+def _relate_links(document: bytes) -> bytes:
+    """Each entry's first link is the story's page (rel alternate, Atom's default); the others are
+    rel="related". feedgen 1.0 drops the rel of entry links, and Atom allows one alternate link only."""
+    root = etree.fromstring(document)
+    for entry in root.iterfind(f"{ATOM}entry"):
+        for link in entry.findall(f"{ATOM}link")[1:]:
+            link.set("rel", "related")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def _entry(fg: FeedGenerator, story: Story, view: StoryView) -> None:
@@ -56,9 +68,8 @@ def _entry(fg: FeedGenerator, story: Story, view: StoryView) -> None:
     fe.updated(view.updated)
     if view.published:
         fe.published(view.published)
-    urls = [u for u in (safe_url(m["url"]) for m in story.members) if u]
-    for i, url in enumerate(dict.fromkeys(urls)):
-        fe.link(href=url, rel="alternate" if i == 0 else "related")
+    for url in dict.fromkeys(u for u in (safe_url(m["url"]) for m in story.members) if u):
+        fe.link(href=url)
     for line in view.sources:
         fe.author({"name": line.organisation})
     fe.content(story_html(view, heading=False), type="html")
