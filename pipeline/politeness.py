@@ -8,7 +8,8 @@
   429 or 503 with ``Retry-After`` holds back every request to that site for as long as the site asked.
 - ``ConditionalRequestsMiddleware``: sends the ``ETag`` / ``Last-Modified`` stored from the last crawl; a
   304 is neither parsed nor written (the publication's ``last_seen_at`` still moves).
-- ``BoundaryMiddleware``: requests and redirects outside the source's domains are refused and logged.
+- ``BoundaryMiddleware`` and ``RedirectBoundaryMiddleware``: requests and redirects outside the source's
+  domains are refused and logged; a redirect loop is an error of the run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
@@ -182,24 +184,47 @@ class ConditionalRequestsMiddleware:
         self.db.close()
 
 
-class BoundaryMiddleware:
-    """Only the source's own hosts (and their subdomains) are ever requested."""
+def _allowed(spider: Any, url: str) -> bool:
+    allowed = [d.lower() for d in getattr(spider, "allowed_domains", None) or []]
+    host = (urlsplit(url).hostname or "").lower()
+    return not allowed or any(host == d or host.endswith("." + d) for d in allowed)
+
+
+class BoundaryMiddleware(OffsiteMiddleware):
+    """Scrapy's off-site filter, without its exceptions (``dont_filter`` and ``allow_offsite`` do not open
+    the boundary) and with every refusal logged as a warning and counted."""
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        if _allowed(self.crawler.spider, request.url):
+            return
+        self.stats.inc_value("sgn/offsite_refused")
+        log.warning("refused %s: outside %s", request.url, ", ".join(self.crawler.spider.allowed_domains))
+        raise IgnoreRequest(f"offsite: {request.url}")
+
+
+class RedirectBoundaryMiddleware:
+    """A redirect to another site is dropped and logged before it is followed, and a redirect back to a
+    URL of its own chain is a loop, recorded as an error of the run (Scrapy's duplicate filter would
+    drop it silently)."""
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> BoundaryMiddleware:
+    def from_crawler(cls, crawler: Any) -> RedirectBoundaryMiddleware:
         return cls(crawler)
 
-    def process_request(self, request: Request, spider: Any = None) -> None:
-        spider = self.crawler.spider
-        allowed = [d.lower() for d in getattr(spider, "allowed_domains", None) or []]
-        host = (urlsplit(request.url).hostname or "").lower()
-        if not allowed or any(host == d or host.endswith("." + d) for d in allowed):
-            return
-        redirected = bool(request.meta.get("redirect_urls"))
-        self.crawler.stats.inc_value("sgn/offsite_redirect" if redirected else "sgn/offsite_refused")
-        origin = f" (redirected from {request.meta['redirect_urls'][0]})" if redirected else ""
-        log.warning("refused %s: outside %s%s", request.url, ", ".join(allowed), origin)
-        raise IgnoreRequest(f"offsite: {request.url}")
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+        location = response.headers.get(b"Location")
+        if 300 <= response.status < 400 and location:
+            target = response.urljoin(location.decode("latin-1"))
+            if target in [*request.meta.get("redirect_urls", []), request.url]:
+                self.crawler.stats.inc_value("sgn/redirect_loop")
+                self.crawler.spider.record_error((request.meta.get("redirect_urls") or [request.url])[0],
+                                                 "redirect loop")
+                raise IgnoreRequest(f"redirect loop: {target}")
+            if not _allowed(self.crawler.spider, target):
+                self.crawler.stats.inc_value("sgn/offsite_redirect")
+                log.warning("dropped redirect from %s to %s: outside the source's domains", request.url, target)
+                raise IgnoreRequest(f"offsite redirect: {target}")
+        return response

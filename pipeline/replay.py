@@ -85,6 +85,8 @@ class Hit:
     method: str
     url: str
     status: int
+    at: float = field(default_factory=time.monotonic)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class ReplayServer:
@@ -125,9 +127,9 @@ class ReplayServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def record(self, method: str, url: str, status: int) -> None:
+    def record(self, method: str, url: str, status: int, headers: dict[str, str] | None = None) -> None:
         with self._lock:
-            self.hits.append(Hit(method, url, status))
+            self.hits.append(Hit(method, url, status, headers=dict(headers or {})))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -170,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def _send(self, url: str, status: int, headers: dict[str, str], body: bytes, send_body: bool) -> None:
-        self.replay.record(self.command, url, status)
+        self.replay.record(self.command, url, status, {k: v for k, v in self.headers.items() if k != URL_HEADER})
         self.send_response(status)
         for k, v in headers.items():
             if k.lower() not in ("content-length", "transfer-encoding", "connection"):
