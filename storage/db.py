@@ -79,24 +79,32 @@ def store_batch(db: Database, pubs: Iterable[Publication], now: str) -> BatchRes
             r["id"]: r
             for r in db.query(f"select * from publications where id in ({marks})", [p.id for p in pubs])
         }
+        # The same publication reached through another door (a feed's link instead of the API's id) keeps
+        # the row it already has: matched by source and canonical URL.
+        by_url = {
+            (r["source"], r["url"]): r
+            for r in db.query(f"select * from publications where url in ({marks})", [p.url for p in pubs])
+        }
         for pub in pubs:
             row = _row(pub)
-            old = existing.get(pub.id)
+            old = existing.get(pub.id) or by_url.get((pub.source, pub.url))
+            if old is not None and old["id"] != pub.id:
+                row["id"] = old["id"]
             if old is None:
                 row.update(first_seen_at=now, last_seen_at=now, version=1)
                 _insert(db, "publications", row)
                 result.new += 1
             elif old["content_hash"] == pub.content_hash:
-                db.execute("update publications set last_seen_at = ? where id = ?", [now, pub.id])
+                db.execute("update publications set last_seen_at = ? where id = ?", [now, row["id"]])
                 result.unchanged += 1
             else:
                 _archive_version(db, old, row, now)
                 row.update(last_seen_at=now, version=old["version"] + 1)
                 sets = ", ".join(f"[{k}] = ?" for k in row if k != "id")
                 db.execute(f"update publications set {sets} where id = ?", [*(v for k, v in row.items()
-                                                                                 if k != "id"), pub.id])
+                                                                                 if k != "id"), row["id"]])
                 result.updated += 1
-            existing[pub.id] = {**(old or {}), **row}
+            existing[row["id"]] = by_url[(pub.source, pub.url)] = {**(old or {}), **row}
     return result
 
 

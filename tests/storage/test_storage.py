@@ -133,3 +133,14 @@ def test_unopenable_database_is_a_clear_error(tmp_path):
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StorageError, match="cannot open database"):
         open_db(bad)
+
+
+def test_same_publication_through_another_door_keeps_its_row(db):
+    store_batch(db, [pub(1, natural_key="wp-17")], "2025-01-01T00:00:00Z")
+    # the feed gives no post id, only the link: the same canonical URL of the same source is the same row
+    result = store_batch(db, [pub(1, url="https://EXAMPLE.org/1?utm_source=feed")], "2025-01-02T00:00:00Z")
+    assert (result.new, result.unchanged) == (0, 1)
+    rows = list(db.query("select id, last_seen_at from publications"))
+    assert rows == [{"id": "s:wp-17", "last_seen_at": "2025-01-02T00:00:00Z"}]
+    other_source = store_batch(db, [pub(1, source="t")], "2025-01-03T00:00:00Z")
+    assert other_source.new == 1, "another source's copy is its own publication"

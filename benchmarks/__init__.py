@@ -1,0 +1,1 @@
+"""Performance and quality scripts; each prints its figures against its targets."""
