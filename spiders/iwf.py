@@ -144,18 +144,18 @@ class IwfSpider(SourceSpider):
             self.record_skip(response.url, "not an HTML page")
             return
         page = self._article_block(response)
+        line, published = self._date_line(page)
         body = self._body(page)
-        label = card.get("label") or SECTIONS[ARTICLE.match(response.url).group(2).lower()]
+        label = self._parse_type(response, card)
         yield RawItem(
             source=self.name,
             url=response.url,
             title=self._parse_title(response) or card.get("title", ""),
-            summary=_text(self._standfirst(page)) or htmlpage.meta(response, "og:description", "description")
-            or card.get("summary", ""),
+            summary=self._parse_summary(response, page, line) or card.get("summary", ""),
             body_html=body.get(),
             source_type=label,
             content_type=TYPES.get(label.lower(), ""),
-            published=self._parse_published(response, page) or card.get("date", ""),
+            published=published or self._parse_published_meta(response) or card.get("date", ""),
             topics=self._parse_topics(response, page),
             documents=self._parse_documents(response, body),
             links=[u for u in map(response.urljoin, body.xpath(".//a/@href").getall())
@@ -180,9 +180,8 @@ class IwfSpider(SourceSpider):
                 node = (node.xpath("..") or [node])[0]
         return None, ""
 
-    def _standfirst(self, page: Selector) -> Selector | None:
+    def _standfirst(self, page: Selector, line: Selector | None) -> Selector | None:
         """The first paragraph after the date line (after the ``<h1>`` when there is none)."""
-        line = self._date_line(page)[0]
         found = (line if line is not None else page.xpath("(.//h1)[1]")).xpath("following::p[normalize-space()][1]")
         return found[0] if found else None
 
@@ -196,7 +195,8 @@ class IwfSpider(SourceSpider):
         """A copy of the article block without title, date line, standfirst, tags, navigation and media."""
         body = Selector(root=copy.deepcopy(page.root), type="html")
         tags, labels = self._tags(body)
-        drop = [*body.xpath(NOT_TEXT), *tags, *labels, self._date_line(body)[0], self._standfirst(body)]
+        line = self._date_line(body)[0]  # found again in the copy, where it can be dropped
+        drop = [*body.xpath(NOT_TEXT), *tags, *labels, line, self._standfirst(body, line)]
         for element in drop:
             if element is not None:
                 element.drop()
@@ -206,10 +206,17 @@ class IwfSpider(SourceSpider):
         return (_text(response.xpath("(//h1)[1]")) or htmlpage.meta(response, "og:title")
                 or re.sub(r"\s*\|\s*IWF\s*$", "", _text(response.xpath("//title"))))
 
-    def _parse_published(self, response: TextResponse, page: Selector) -> str:
-        """"Published:  Sun 2 Feb 2025" (double space on the site); else JSON-LD or the standard meta tag."""
-        return self._date_line(page)[1] or htmlpage.jsonld(response, "datePublished") \
-            or htmlpage.meta(response, "article:published_time")
+    def _parse_type(self, response: TextResponse, card: dict[str, str]) -> str:
+        """The card's label ("Blog", "Press release"), else the label of the article's section."""
+        m = ARTICLE.match(response.url)
+        return card.get("label") or SECTIONS[m.group(2).lower() if m else "news"]
+
+    def _parse_summary(self, response: TextResponse, page: Selector, line: Selector | None) -> str:
+        return _text(self._standfirst(page, line)) or htmlpage.meta(response, "og:description", "description")
+
+    def _parse_published_meta(self, response: TextResponse) -> str:
+        """When the page shows no "Published:  Sun 2 Feb 2025" line (double space on the site)."""
+        return htmlpage.jsonld(response, "datePublished") or htmlpage.meta(response, "article:published_time")
 
     def _parse_topics(self, response: TextResponse, page: Selector) -> list[str]:
         topics = response.xpath("//meta[@property='article:tag']/@content").getall()
@@ -224,7 +231,10 @@ class IwfSpider(SourceSpider):
         for link in body.xpath(".//a[@href]"):
             url, title = response.urljoin(link.attrib["href"]), _text(link)
             doc = htmlpage.document_of(url, title, urlsplit(response.url).netloc)
-            docs += [doc] if doc else [{"title": title, "url": url, "file_type": "HTML"}] if RESEARCH.match(url) else []
+            if doc is None and RESEARCH.match(url):
+                doc = {"title": title, "url": url, "file_type": "HTML"}
+            if doc:
+                docs.append(doc)
         return docs
 
 

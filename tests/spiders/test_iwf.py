@@ -146,6 +146,18 @@ def test_listing_cards_in_any_markup(markup):
     assert requests[1].cb_kwargs["card"] == {"title": "Other"} and requests[2].url == f"{BLOGS}?page=2"
 
 
+def test_article_pages_that_are_not_what_the_link_promised():
+    from scrapy.http import Response
+
+    spider = IwfSpider(options=OPTIONS)
+    assert list(spider.parse(Response(MINISTER, body=b"%PDF-1.4", headers={"Content-Type": "application/pdf"}))) == []
+    assert spider.skipped == [f"not an HTML page: {MINISTER}"]
+    moved = fake_response("https://www.iwf.org.uk/about-us/moved-article", "<html><body><h1>Moved</h1><p>Standfirst."
+                          "</p><p>Body.</p></body></html>")  # an article link redirected off the article pattern
+    item = next(spider.parse(moved, card={}))
+    assert (item.title, item.summary, item.source_type, item.content_type) == ("Moved", "Standfirst.", "News", "news")
+
+
 @pytest.mark.parametrize("url, path", [
     (MINISTER, MINISTER[len("https://www.iwf.org.uk"):]),
     (MINISTER + "/", MINISTER[len("https://www.iwf.org.uk"):]),
