@@ -65,8 +65,12 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
         await super().process_request(request)
         delay = self.crawl_delays.get(urlparse_cached(request).netloc)
         slot = _slot(self.crawler, request) if delay else None
-        if slot is not None and slot.delay < delay:
-            slot.delay = delay  # AutoThrottle may lower the delay; never below the site's Crawl-delay
+        if slot is not None:
+            # Scrapy varies each delay by ±jitter and AutoThrottle may lower it: the shortest possible
+            # pause must still be the site's Crawl-delay.
+            needed = delay / (1 - slot.jitter) if slot.jitter < 1 else delay
+            if slot.delay < needed:
+                slot.delay = needed
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         await super()._parse_robots(response, netloc, request)

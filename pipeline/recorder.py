@@ -11,7 +11,8 @@ from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, IgnoreRequest
+from scrapy.utils.misc import load_object
 from twisted.internet.task import LoopingCall
 
 from pipeline.clock import iso, system_clock
@@ -39,21 +40,31 @@ def run_status(*, stored: int, errors: int, reason: str) -> str:
 
 
 def http_error_counts(stats: dict[str, Any]) -> dict[str, int]:
-    """Failed responses by status (and failed connections by exception), robots.txt lookups left out:
-    a site without robots.txt is normal."""
+    """Failed responses by status, and failed connections by exception. Left out: robots.txt lookups (a
+    site without robots.txt is normal), statuses a spider expected (a probe for a feed the site does not
+    have) and refusals made on purpose (media, off-site, not modified)."""
     counts: dict[str, int] = {}
     for key, value in stats.items():
         if key.startswith("downloader/response_status_count/"):
             code = key.rsplit("/", 1)[-1]
             value -= stats.get(f"robotstxt/response_status_count/{code}", 0)
+            value -= stats.get(f"sgn/expected_status/{code}", 0)
             if code.isdigit() and int(code) >= 400 and value > 0:
                 counts[code] = value
-        elif key.startswith("downloader/exception_type_count/"):
+        elif key.startswith("downloader/exception_type_count/") and not _deliberate(key.rsplit("/", 1)[-1]):
             counts[key.rsplit("/", 1)[-1].rsplit(".", 1)[-1]] = value
     return counts
 
 
 RUN_STATS_PREFIXES = ("sgn/", "media/")  # spider and guard counters worth keeping with the run
+
+
+def _deliberate(exception_path: str) -> bool:
+    """Refusals made on purpose (media, robots.txt, off-site, not modified) are not HTTP failures."""
+    try:
+        return issubclass(load_object(exception_path), IgnoreRequest)
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return False
 
 
 def run_stats(stats: dict[str, Any]) -> dict[str, Any]:

@@ -79,6 +79,11 @@ class SourceSpider(scrapy.Spider):
     def trailing_slash(self) -> str:
         return self.settings.get("SGN_TRAILING_SLASH", "keep") if hasattr(self, "crawler") else "keep"
 
+    def expected_status(self, response: Response) -> None:
+        """A status the spider asked for and handles (a 404 from probing a feed or a sitemap that the
+        site does not have): not counted among the run's HTTP failures."""
+        self.crawler.stats.inc_value(f"sgn/expected_status/{response.status}")
+
     def use_door(self, door: str) -> None:
         """Say which way into the site this run takes (API, feed, sitemap, listings)."""
         if self.door != door:

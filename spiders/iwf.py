@@ -57,6 +57,9 @@ class IwfSpider(SourceSpider):
     # -- doors ----------------------------------------------------------------
 
     def no_feed(self, failure: Failure) -> Iterator[Request]:
+        response = getattr(failure.value, "response", None)
+        if response is not None and response.status in (404, 410):
+            self.expected_status(response)
         self.logger.info("no feed at %s (%s)", FEED, failure.getErrorMessage())
         yield from self.listings()
 
@@ -74,6 +77,11 @@ class IwfSpider(SourceSpider):
         if path.lower() in self.requested:
             return None
         self.requested.add(path.lower())
+        # incremental: a stored article whose card date is not newer (or whose card shows no date) waits
+        # for the next full walk
+        if self.unchanged_at_source(url, card.get("date")) or (not card.get("date") and self.is_known(url)):
+            self.record_unchanged(url)
+            return None
         return self.request(WWW + path + ("/" if url.endswith("/") else ""), self.parse, cb_kwargs={"card": card})
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
@@ -95,14 +103,17 @@ class IwfSpider(SourceSpider):
 
     def parse_listing(self, response: Response, section: str, page: int, after_failure: bool) -> Iterator[Request]:
         new = 0
-        for url, card in self._cards(response):
+        cards = list(self._cards(response))
+        for url, card in cards:
             path = ARTICLE.match(url).group(1).lower()
             if path.startswith(f"/news-media/{section}/") and path not in self.listed[section]:
                 self.listed[section].add(path)
                 new += 1
             if request := self.article(url, card):
                 yield request
-        if new and page < self.max_pages:
+        if new and self.only_known([url for url, _ in cards]):
+            self.logger.info("%s listing: page %d holds only stored articles; the walk stops", section, page)
+        elif new and page < self.max_pages:
             yield self.listing(section, page + 1)
         elif page == 1:
             self.record_error(response.url, "listing shows no article link (has the markup changed?)")
