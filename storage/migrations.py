@@ -162,8 +162,12 @@ def m005_health_and_alert_delivery(db: Database) -> None:
 
 
 @migrations()
-def m006_http_validators(db: Database) -> None:
-    """Conditional requests: what each URL answered last time."""
+def m006_incremental_crawling(db: Database) -> None:
+    """Conditional requests (what each URL answered last time) and pages deliberately not stored
+    (redirects, translations), remembered with the site's date so that they are not fetched again."""
     db["http_validators"].create(
         {"url": str, "source": str, "etag": str, "last_modified": str, "seen_at": str}, pk="url")
     db["http_validators"].create_index(["source"])
+    db["skipped_pages"].create({"url": str, "source": str, "reason": str, "source_date": str, "seen_at": str},
+                               pk="url")
+    db["skipped_pages"].create_index(["source"])
