@@ -11,7 +11,7 @@ from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem, IgnoreRequest
+from scrapy.exceptions import DropItem, IgnoreRequest, StopDownload
 from scrapy.utils.misc import load_object
 from twisted.internet.task import LoopingCall
 
@@ -62,7 +62,7 @@ RUN_STATS_PREFIXES = ("sgn/", "media/")  # spider and guard counters worth keepi
 def _deliberate(exception_path: str) -> bool:
     """Refusals made on purpose (media, robots.txt, off-site, not modified) are not HTTP failures."""
     try:
-        return issubclass(load_object(exception_path), IgnoreRequest)
+        return issubclass(load_object(exception_path), IgnoreRequest | StopDownload)
     except (ImportError, AttributeError, ValueError, TypeError):
         return False
 
