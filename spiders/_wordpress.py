@@ -5,6 +5,10 @@ WordPress documents its REST API (``/wp-json/``, ``/wp-json/wp/v2/types``, colle
 either off or restrict it (401, 403, 404). Each door is probed at run time and the next one taken when it
 is shut; the run records which door it used. Post ids (REST ``id``, feed ``guid`` ``?p=N``, HTML shortlink
 ``?p=N``) are the natural key, so a publication keeps its id whichever door found it.
+
+Between full walks (``crawl.full_walk_days``) a crawl passes over what is stored and not newer at the
+source: a REST post by its ``modified_gmt``, a feed item by its date, a listing card by its date (or, on a
+card without one, because it is stored), and stops paging at the first page with nothing to fetch.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -21,6 +26,7 @@ from scrapy.http import Response
 from scrapy.selector import Selector
 from w3lib.html import remove_tags
 
+from pipeline.normalise import LONDON, canonical_url, parse_date
 from pipeline.schema import RawItem
 from spiders._base import SourceSpider
 
@@ -80,6 +86,7 @@ class WordPressSpider(SourceSpider):
         self.types_wanted = list(self.options.get("post_types") or self.post_types)
         self._first_pages: dict[str, dict[str, Any]] = {}
         self._feed_seen: set[str] = set()
+        self._seen_unchanged: set[str] = set()
 
     def stat(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(f"sgn/{key}", n)
@@ -178,15 +185,16 @@ class WordPressSpider(SourceSpider):
             collections[f"{self.site}/wp-json/{namespace}/{info['rest_base']}"] = slug
         return collections
 
-    def rest_page_request(self, collection: str, post_type: str, page: int, known: bool = True) -> Request:
+    def rest_page_request(self, collection: str, post_type: str, page: int, known: bool = True,
+                          total: int = 0) -> Request:
         # Past the last page WordPress answers 400 (rest_post_invalid_page_number): the end, not an error.
         meta = PROBE if page == 1 else {"handle_httpstatus_list": [] if known else [400]}
         return self.request(f"{collection}?per_page={self.per_page}&page={page}", self.parse_rest_page,
                             cb_kwargs={"collection": collection, "post_type": post_type, "page": page,
-                                       "known": known}, meta=meta)
+                                       "known": known, "total": total}, meta=meta)
 
     def parse_rest_page(self, response: Response, collection: str, post_type: str, page: int,
-                        known: bool) -> Iterator[Any]:
+                        known: bool, total: int = 0) -> Iterator[Any]:
         if page == 1 and response.status >= 300:
             reason = self.shut(response)
             yield from self.first_page_done("rest", response, reason, recorded=response.status not in SHUT)
@@ -200,15 +208,22 @@ class WordPressSpider(SourceSpider):
         if page == 1:
             yield from self.first_page_done("rest", response, "" if posts is not None else
                                             "unreadable REST answer", recorded=True)
-            if posts is not None:
-                yield from self.rest_following_pages(response, collection, post_type, len(posts))
+        fetched = 0
+        for post in posts or []:
+            if not isinstance(post, dict):
+                self.record_error(response.url, "REST entry is not an object")
+            elif not self.skip_unchanged(str(post.get("link") or ""), as_utc(post.get("modified_gmt"))
+                                    or as_utc(post.get("date_gmt"))):
+                fetched += 1
+                yield self.finish_item(self.item_from_rest(post, post_type))
+        if posts is None or self.walk_ends(response, posts, fetched):
+            return
+        if page == 1:
+            yield from self.rest_following_pages(response, collection, post_type, len(posts))
         elif not known and posts and len(posts) == self.per_page:
             yield from self.rest_next_unknown(response, collection, post_type, page)
-        for post in posts or []:
-            if isinstance(post, dict):
-                yield self.finish_item(self.item_from_rest(post, post_type))
-            else:
-                self.record_error(response.url, "REST entry is not an object")
+        elif known and total:
+            yield from self.rest_next_known(response, collection, post_type, page, total)
 
     def rest_following_pages(self, response: Response, collection: str, post_type: str,
                              count: int) -> Iterator[Request]:
@@ -217,12 +232,27 @@ class WordPressSpider(SourceSpider):
             if count == self.per_page:
                 yield from self.rest_next_unknown(response, collection, post_type, 1)
             return
+        if not self.full_walk:  # one page at a time, so that a page with nothing new ends the walk
+            yield from self.rest_next_known(response, collection, post_type, 1, total)
+            return
         if total > self.max_pages:
-            self.stat("wp_pages_capped")
-            self.record_error(response.url, f"X-WP-TotalPages {total} is more than max_pages "
-                              f"{self.max_pages}: only the first {self.max_pages} pages were crawled")
+            self.rest_capped(response, total)
         for page in range(2, min(total, self.max_pages) + 1):
             yield self.rest_page_request(collection, post_type, page)
+
+    def rest_next_known(self, response: Response, collection: str, post_type: str, page: int,
+                        total: int) -> Iterator[Request]:
+        if page >= total:
+            return
+        if page >= self.max_pages:
+            self.rest_capped(response, total)
+        else:
+            yield self.rest_page_request(collection, post_type, page + 1, total=total)
+
+    def rest_capped(self, response: Response, total: int) -> None:
+        self.stat("wp_pages_capped")
+        self.record_error(response.url, f"X-WP-TotalPages {total} is more than max_pages "
+                          f"{self.max_pages}: only the first {self.max_pages} pages were crawled")
 
     def rest_next_unknown(self, response: Response, collection: str, post_type: str,
                           page: int) -> Iterator[Request]:
@@ -290,8 +320,13 @@ class WordPressSpider(SourceSpider):
         items = [self.item_from_feed(entry, post_type) for entry in channel.findall("item")]
         new = [i for i in items if i.url not in self._feed_seen]
         self._feed_seen.update(i.url for i in items)
+        fetched = 0
         for item in new:
-            yield self.finish_item(item)
+            if not self.skip_unchanged(item.url, item.updated or item.published):
+                fetched += 1
+                yield self.finish_item(item)
+        if new and self.walk_ends(response, new, fetched):
+            return
         if new and page < self.max_pages:
             yield self.feed_request(post_type, page + 1)
         elif new:
@@ -339,19 +374,31 @@ class WordPressSpider(SourceSpider):
                              cb_kwargs={"listing": urljoin(self.site + "/", p)}) for p in paths]
 
     def parse_listing(self, response: Response, listing: str) -> Iterator[Request]:
-        found = 0
+        found: list[str] = []
+        following: list[tuple[int, str]] = []
+        fetched = 0
         for a in response.css("a[href]"):
             url = response.urljoin(a.attrib["href"]).split("#")[0]
             if self.is_detail(url, listing):
-                found += 1
-                yield self.request(url, self.parse_detail, cb_kwargs={"card": self.card_fields(a)})
+                found.append(url)
+                card = self.card_fields(a)
+                if not self.skip_unchanged(url, card["published"], listed=True):
+                    fetched += 1
+                    yield self.request(url, self.parse_detail, cb_kwargs={"card": card})
             elif page := self.listing_page(url, listing):
-                if page <= self.max_pages:
-                    yield self.request(url, self.parse_listing, cb_kwargs={"listing": listing})
-                else:
-                    self.stat("wp_pages_capped")
+                following.append((page, url))
         if not found:
             self.record_error(response.url, "listing shows no publication links")
+        elif self.only_known(found) and self.walk_ends(response, found, fetched):
+            return
+        here = self.listing_page(response.url, listing) or 1
+        for page, url in following:
+            if not self.full_walk and page != here + 1:
+                continue  # incremental walks go one page at a time, to stop at the first with nothing new
+            if page <= self.max_pages:
+                yield self.request(url, self.parse_listing, cb_kwargs={"listing": listing})
+            else:
+                self.stat("wp_pages_capped")
 
     def is_detail(self, url: str, listing: str) -> bool:
         parts = urlsplit(url)
@@ -440,6 +487,47 @@ class WordPressSpider(SourceSpider):
         return text if self.looks_like_label(text) else self.meta(response, "article:section")
 
     # -- shared by every door -------------------------------------------------------
+
+    def skip_unchanged(self, url: str, source_date: str, listed: bool = False) -> bool:
+        """On an incremental walk, a stored publication not newer at the source (REST ``modified_gmt``,
+        the feed's date, the listing card's date; a card without one: stored is enough), recorded as seen
+        unchanged. A full walk takes everything."""
+        if self.full_walk or not url or not self.is_known(url):
+            return False
+        seen = parse_date(source_date) if source_date else None
+        if seen is None:
+            newer = not listed
+        elif listed and seen.precision == "day":
+            newer = self.newer_day(url, seen.iso)
+        else:
+            newer = not self.unchanged_at_source(url, source_date)
+        if newer:
+            return False
+        if url not in self._seen_unchanged:
+            self._seen_unchanged.add(url)
+            self.record_unchanged(url)
+        return True
+
+    def newer_day(self, url: str, day: str) -> bool:
+        """A card's day is the site's (UK) day: compared with the stored time's UK day, since a report
+        published at 00:01 BST is stored, in UTC, the day before."""
+        stored = self.known.get(canonical_url(url, self.trailing_slash), "")
+        try:
+            moment = datetime.fromisoformat(stored.replace("Z", "+00:00")) if "T" in stored else None
+        except ValueError:
+            moment = None
+        if moment is not None:
+            stored = (moment.astimezone(LONDON) if moment.tzinfo else moment).date().isoformat()
+        common = min(len(day), len(stored))
+        return not stored or day[:common] > stored[:common]
+
+    def walk_ends(self, response: Response, entries: list[Any], fetched: int) -> bool:
+        """A page of a collection, feed or listing with nothing to fetch ends its walk (not on a full walk)."""
+        if self.full_walk or fetched or not entries:
+            return False
+        self.stat("wp_walk_stopped")
+        self.logger.info("nothing new at %s: paging stops", response.url)
+        return True
 
     def documents(self, body: Selector | None, page_title: str) -> list[dict[str, Any]]:
         docs, seen = [], set()

@@ -4,6 +4,11 @@
 No API or feed is known. ``/sitemap.xml`` is probed first (used when it lists article URLs); the HTML
 listings are the fallback. The site's HTML has never been seen here, so links are found by URL pattern and
 fields by <h1>, visible labels, meta tags and JSON-LD (``spiders._htmlpage``), never by a class name.
+
+Between full walks (``crawl.full_walk_days``) a crawl fetches only what may have changed: a sitemap entry
+whose ``lastmod`` is newer than what is stored, or an article not stored yet. Listing cards carry no day
+(the research listing shows "(Published 2022)" at most), so a stored article found there is not fetched
+again until the next full walk; the listing walk stops at a page whose articles are all stored.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class NspccLearningSpider(SourceSpider):
         self.host = urlsplit(self.base).netloc
         self.listing_urls: set[str] = set()
         self.not_briefings: set[str] = set()
+        self.seen_unchanged: set[str] = set()
 
     def count(self, key: str, n: int = 1) -> None:
         stats = getattr(getattr(self, "crawler", None), "stats", None)
@@ -71,7 +77,7 @@ class NspccLearningSpider(SourceSpider):
             return
         self.use_door(f"sitemap {self.options['sitemap']}")
         for url, lastmod in entries:
-            if self._wanted(url, ""):
+            if self._wanted(url, "") and not self._skip_unchanged(url, lastmod):
                 yield self.request(url, self.parse_article, cb_kwargs={"lastmod": lastmod})
 
     def sitemap_failed(self, failure: Any) -> Iterator[Any]:
@@ -90,9 +96,14 @@ class NspccLearningSpider(SourceSpider):
             self.record_error(response.url, NO_LINKS)
             return
         self.count("listing_links", len(found))
-        for url, title in found.items():
-            if self._wanted(url, title):
+        wanted = [url for url, title in found.items() if self._wanted(url, title)]
+        for url in wanted:
+            if not self._skip_unchanged(url):
                 yield self.request(url, self.parse_article)
+        if self.only_known(wanted):
+            self.count("listing_walk_stopped")
+            self.logger.info("every article listed at %s is stored: the listing walk stops", response.url)
+            return
         for url in page.pagination_links(response):
             if url not in self.listing_urls and len(self.listing_urls) < int(self.options["max_listing_pages"]):
                 self.listing_urls.add(url)
@@ -135,6 +146,19 @@ class NspccLearningSpider(SourceSpider):
                 self.record_skip(url, "research resource, not a CASPAR briefing")
             return False
         return bool(m)
+
+    def _skip_unchanged(self, url: str, source_date: str = "") -> bool:
+        """On an incremental walk, a stored article that need not be fetched: the site's date for it (the
+        sitemap's ``lastmod``) is not newer than the stored one, or the site gives no date (a listing card).
+        It is recorded as seen unchanged; a full walk fetches everything."""
+        if self.full_walk or not self.is_known(url):
+            return False
+        if parse_date(source_date) and not self.unchanged_at_source(url, source_date):
+            return False
+        if url not in self.seen_unchanged:
+            self.seen_unchanged.add(url)
+            self.record_unchanged(url)
+        return True
 
     @staticmethod
     def _is_briefing(slug: str, title: str) -> bool:

@@ -61,16 +61,19 @@ class OfflineResult:
 
 
 def crawl_offline(spider_cls: type, site: Path | str | list, options: dict | None = None,
-                  max_requests: int = 2000) -> OfflineResult:
+                  max_requests: int = 2000, spider_kwargs: dict | None = None,
+                  settings: dict | None = None) -> OfflineResult:
     """Drive a spider through a recorded site in-process, without the Scrapy engine or a network.
 
     Requests are answered from the manifests (404 for missing URLs); non-2xx answers go to the errback
     unless the request's meta allows the status, as in Scrapy. Duplicate URLs are fetched once.
+    ``spider_kwargs`` go to the spider too (e.g. ``known=..., full_walk=False`` for an incremental walk);
+    ``settings`` to its crawler (e.g. ``{"SGN_TRAILING_SLASH": "strip"}``, the source's URL rule).
     """
     folders = site if isinstance(site, list) else [site]
     entries = load_manifests(folders)
-    crawler = get_crawler(spider_cls)
-    spider = spider_cls.from_crawler(crawler, options=options or {})
+    crawler = get_crawler(spider_cls, settings_dict=settings)
+    spider = spider_cls.from_crawler(crawler, options=options or {}, **(spider_kwargs or {}))
     result = OfflineResult(spider=spider)
     queue: deque[Request] = deque()
     seen: set[str] = set()
