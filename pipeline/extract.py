@@ -1,0 +1,179 @@
+"""The generic extractor: title, dates, summary and main text of an article page whose markup nobody has
+described. It reads what publishers put there for machines first (JSON-LD, OpenGraph and other meta
+tags, ``<time datetime>``), then what a reader sees (``<h1>``, ``<title>``); htmldate finds a date in the
+visible text when nothing structured gives one, and trafilatura finds the main text.
+
+Used by the spiders of feed and sitemap sources (``spiders._generic``), and as a safety net behind coded
+spiders (``pipeline.fallback``). A pure function of the page: no network, no database.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from parsel import Selector
+
+ARTICLE_TYPES = {
+    "article", "newsarticle", "blogposting", "report", "scholarlyarticle", "techarticle", "analysisnewsarticle",
+    "reportagenewsarticle", "opinionnewsarticle", "liveblogposting", "socialmediaposting", "podcastepisode",
+}
+PAGE_TYPES = {"webpage", "creativework", "itempage", "collectionpage"}  # weaker: often "Title - Site name"
+PUBLISHED_META = ("article:published_time", "og:published_time", "datePublished", "date", "DC.date.issued",
+                  "dcterms.issued", "dcterms.created", "DC.date", "citation_publication_date", "parsely-pub-date",
+                  "sailthru.date", "pubdate", "publish-date")
+UPDATED_META = ("article:modified_time", "og:updated_time", "dateModified", "dcterms.modified", "last-modified")
+TITLE_SUFFIX = re.compile(r"\s+[|\-–—:]\s+[^|\-–—:]{2,60}$")  # "Title | Site name", "Title - Site"
+EARLIEST = "1995-01-01"  # no source published on the web before this; a match earlier is a false one
+
+
+@dataclass
+class Extracted:
+    title: str = ""
+    published: str = ""
+    updated: str = ""
+    summary: str = ""
+    body_text: str = ""
+    source_type: str = ""
+    language: str = ""
+    found: dict[str, str] = field(default_factory=dict)  # field → where it was found, e.g. "json-ld"
+
+
+def extract(html: str, url: str, *, with_body: bool = True) -> Extracted:
+    """Every field this page gives, and where each came from (``found``); empty strings for the rest."""
+    sel = Selector(text=html or "<html></html>")
+    objects = _jsonld_objects(sel)
+    result = Extracted()
+    for name, finders in (
+        ("title", (("json-ld", lambda: _ld(objects, "headline", "name")),
+                   ("og:title", lambda: _meta(sel, "og:title")),
+                   ("h1", lambda: _h1(sel)),
+                   ("twitter:title", lambda: _meta(sel, "twitter:title")),
+                   ("title", lambda: _title_tag(sel)))),
+        ("published", (("json-ld", lambda: _ld(objects, "datePublished", "dateCreated")),
+                       ("meta", lambda: _meta(sel, *PUBLISHED_META)),
+                       ("time", lambda: _time(sel)),
+                       ("htmldate", lambda: _htmldate(html, url)))),
+        ("updated", (("json-ld", lambda: _ld(objects, "dateModified")),
+                     ("meta", lambda: _meta(sel, *UPDATED_META)))),
+        ("summary", (("json-ld", lambda: _ld(objects, "description")),
+                     ("og:description", lambda: _meta(sel, "og:description")),
+                     ("meta", lambda: _meta(sel, "description", "twitter:description")))),
+        ("source_type", (("json-ld", lambda: _ld_type(objects)),)),
+        ("language", (("html", lambda: _language(sel)),)),
+        ("body_text", (("trafilatura", lambda: _main_text(html, url) if with_body else ""),)),
+    ):
+        for origin, finder in finders:
+            value = finder()
+            if value:
+                setattr(result, name, value)
+                result.found[name] = origin
+                break
+    return result
+
+
+# ---------------------------------------------------------------- structured data
+
+def _jsonld_objects(sel: Selector) -> list[dict[str, Any]]:
+    """Every object of every JSON-LD block (``@graph`` and lists flattened), article types first."""
+    found: list[dict[str, Any]] = []
+    for raw in sel.xpath("//script[@type='application/ld+json']/text()").getall():
+        try:
+            stack: list[Any] = [json.loads(raw)]
+        except ValueError:
+            continue  # a broken block is common; the other ways in still work
+        while stack:
+            node = stack.pop(0)
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                found.append(node)
+                stack.extend(v for k, v in node.items() if k == "@graph" or k == "mainEntity")
+    return sorted(found, key=_rank)
+
+
+def _types(obj: dict[str, Any]) -> list[str]:
+    kind = obj.get("@type") or []
+    return [str(t) for t in (kind if isinstance(kind, list) else [kind])]
+
+
+def _rank(obj: dict[str, Any]) -> int:
+    """0 for an article, 1 for a page, 2 for anything else (an Organization, a WebSite, a Person)."""
+    kinds = {t.lower() for t in _types(obj)}
+    return 0 if kinds & ARTICLE_TYPES else 1 if kinds & PAGE_TYPES else 2
+
+
+def _is_article(obj: dict[str, Any]) -> bool:
+    return _rank(obj) < 2
+
+
+def _ld(objects: list[dict[str, Any]], *keys: str) -> str:
+    """The first of ``keys`` in an article-like object (``name`` of an Organization is not a title)."""
+    for obj in objects:
+        if not _is_article(obj):
+            continue
+        for key in keys:
+            value = obj.get(key)
+            if isinstance(value, str) and value.strip():
+                return " ".join(value.split())
+    return ""
+
+
+def _ld_type(objects: list[dict[str, Any]]) -> str:
+    return next((t for o in objects if _rank(o) == 0 for t in _types(o)), "")
+
+
+def _meta(sel: Selector, *names: str) -> str:
+    for name in names:
+        value = sel.xpath("//meta[@property=$n or @name=$n or @itemprop=$n]/@content", n=name).get()
+        if value and value.strip():
+            return " ".join(value.split())
+    return ""
+
+
+# ---------------------------------------------------------------- what a reader sees
+
+def _h1(sel: Selector) -> str:
+    for h1 in sel.xpath("(//main//h1|//article//h1|//*[@role='main']//h1|//h1)"):
+        text = " ".join(" ".join(h1.xpath(".//text()").getall()).split())
+        if text:
+            return text
+    return ""
+
+
+def _title_tag(sel: Selector) -> str:
+    title = " ".join(" ".join(sel.xpath("//title//text()").getall()).split())
+    return TITLE_SUFFIX.sub("", title) or title
+
+
+def _time(sel: Selector) -> str:
+    """A ``<time datetime>`` marked as the publication date, else the first one in the article."""
+    return (sel.xpath("//time[@itemprop='datePublished']/@datetime").get()
+            or sel.xpath("(//article//time|//main//time)[1]/@datetime").get() or "").strip()
+
+
+def _language(sel: Selector) -> str:
+    lang = sel.xpath("/html/@lang").get() or _meta(sel, "og:locale")
+    return re.split(r"[-_]", lang.strip().lower())[0] if lang and lang.strip() else ""
+
+
+def _htmldate(html: str, url: str) -> str:
+    """A date in the page's text or markup, by htmldate (original publication date, not the last edit)."""
+    from htmldate import find_date
+
+    try:
+        return find_date(html, url=url, original_date=True, extensive_search=True, min_date=EARLIEST) or ""
+    except (ValueError, TypeError):
+        return ""
+
+
+def _main_text(html: str, url: str) -> str:
+    import trafilatura
+
+    try:
+        return trafilatura.extract(html, url=url, include_comments=False, include_tables=True,
+                                   include_images=False, deduplicate=False) or ""
+    except (ValueError, TypeError):
+        return ""

@@ -1,0 +1,237 @@
+"""``record``: crawl a source's live site with its own spider and production settings, and save every
+response as a recorded site (DESIGN 3.3) that ``crawl --replay`` serves back.
+
+The crawl runs in its own process like any crawl (``pipeline.crawlproc --record-dir``), against a
+throwaway database, so that it is a full walk and nothing is stored anywhere but the recorded site.
+``RecordMiddleware`` sits in the downloader chain just after decompression and just before the
+conditional-request, retry and spider layers: it sees each body as the spider will, and the
+redirects that led to it (``redirect_urls``). It keeps Content-Type, ETag and Last-Modified (and the
+Location of a redirect), nothing else: no cookie, no authorisation header is ever written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import mimetypes
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from scrapy import Request, signals
+from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
+
+from pipeline.clock import Clock, iso, system_clock
+
+log = logging.getLogger(__name__)
+KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified")  # what replay needs; never Set-Cookie, never auth
+POSITION = 585  # after HttpCompression (590) has decoded the body, before conditional requests (580)
+SAVE_EVERY = 20  # manifest written every so many responses, so that a killed recording keeps most of it
+EXTENSIONS = {"text/html": ".html", "application/xhtml+xml": ".html", "application/json": ".json",
+              "text/plain": ".txt", "text/xml": ".xml", "application/xml": ".xml", "text/csv": ".csv",
+              "application/pdf": ".pdf"}
+OWN_EXTENSIONS = {*EXTENSIONS.values(), ".htm", ".rss", ".atom", ".gz", ".doc", ".docx", ".xlsx", ".odt"}
+
+
+class RecordError(Exception):
+    """A recording that could not be made (the crawl process failed to start or ran out of time)."""
+
+
+def with_recording(settings: dict[str, Any], record_dir: str | None, limit: int | None) -> dict[str, Any]:
+    """The crawl settings, plus the recorder when ``record_dir`` is given."""
+    if not record_dir:
+        return settings
+    middlewares = {**settings.get("DOWNLOADER_MIDDLEWARES", {}), "pipeline.record.RecordMiddleware": POSITION}
+    return {**settings, "DOWNLOADER_MIDDLEWARES": middlewares, "SGN_RECORD_DIR": record_dir,
+            "SGN_RECORD_LIMIT": limit or 0}
+
+
+# ---------------------------------------------------------------- file names
+
+def _safe(part: str) -> str:
+    part = re.sub(r"[^A-Za-z0-9._-]+", "-", part).strip("-.") or "_"
+    return part if len(part) <= 80 else f"{part[:70]}-{hashlib.sha1(part.encode()).hexdigest()[:8]}"
+
+
+def _extension(content_type: str) -> str:
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime in EXTENSIONS:
+        return EXTENSIONS[mime]
+    if mime.endswith(("+xml", "/xml")):
+        return ".xml"
+    if mime.endswith("+json"):
+        return ".json"
+    return mimetypes.guess_extension(mime) or ".bin"
+
+
+def file_for(url: str, content_type: str) -> str:
+    """A readable relative path named after the URL: ``host/path/segments.ext``; ``/`` and paths ending
+    in ``/`` become ``index``; the query joins the name after ``__``."""
+    parts = urlsplit(url)
+    host = _safe((parts.hostname or "host") + (f"_{parts.port}" if parts.port else ""))
+    segments = [_safe(s) for s in unquote(parts.path).split("/") if s not in ("", ".", "..")]
+    if parts.path.endswith("/") or not segments:
+        segments.append("index")
+    name = segments[-1] + (f"__{_safe(parts.query)}" if parts.query else "")
+    if parts.query or os.path.splitext(name)[1].lower() not in OWN_EXTENSIONS:
+        name += _extension(content_type)
+    return "/".join([host, *segments[:-1], name])
+
+
+# ---------------------------------------------------------------- the downloader middleware
+
+class RecordMiddleware:
+    """Write each response's body to a readable file and its entry to ``manifest.json``."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.out = Path(crawler.settings.get("SGN_RECORD_DIR"))
+        self.limit = crawler.settings.getint("SGN_RECORD_LIMIT", 0)
+        self.manifest: dict[str, dict[str, Any]] = {}
+        self.owners: dict[str, str] = {}  # file → the URL it holds
+        self.pages = 0
+        self.unsaved = 0
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RecordMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+        if response.status == 304 or (self.limit and self.pages >= self.limit):
+            return response
+        for i, origin in enumerate(request.meta.get("redirect_urls") or []):
+            chain = [*request.meta["redirect_urls"], response.url]
+            reason = (request.meta.get("redirect_reasons") or [])[i:i + 1]
+            status = reason[0] if reason and isinstance(reason[0], int) else 302
+            self._keep(origin, {"status": status, "headers": {"Location": chain[i + 1]}})
+        self._keep(response.url, self._entry(response))
+        if not urlsplit(response.url).path.endswith("/robots.txt"):
+            self.pages += 1
+            if self.limit and self.pages >= self.limit:
+                log.info("record: %d pages recorded (--limit): closing the crawl", self.pages)
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="record_limit"))
+        return response
+
+    def _entry(self, response: Response) -> dict[str, Any]:
+        headers = {}
+        for name in KEPT_HEADERS:
+            value = response.headers.get(name)
+            if value:
+                headers[name] = value.decode("latin-1")
+        entry: dict[str, Any] = {}
+        if response.body:
+            entry["file"] = self._write(response.url, headers.get("Content-Type", ""), response.body)
+        if response.status != 200:
+            entry["status"] = response.status
+        if headers:
+            entry["headers"] = headers
+        return entry
+
+    def _write(self, url: str, content_type: str, body: bytes) -> str:
+        name = file_for(url, content_type)
+        if self.owners.get(name, url) != url or (self.out / name).is_dir():
+            stem, ext = os.path.splitext(name)
+            name = f"{stem}-{hashlib.sha1(url.encode()).hexdigest()[:8]}{ext}"
+        self.owners[name] = url
+        path = self.out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+        return name
+
+    def _keep(self, url: str, entry: dict[str, Any]) -> None:
+        old = self.manifest.get(url)
+        if old and old.get("status", 200) < 300 and entry.get("status", 200) >= 400:
+            return  # a good answer is not replaced by a later failure of the same URL
+        self.manifest[url] = entry
+        self.unsaved += 1
+        if self.unsaved >= SAVE_EVERY:
+            self.save()
+
+    def save(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        tmp = self.out / "manifest.json.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(self.out / "manifest.json")
+        self.unsaved = 0
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        self.save()
+        log.info("record: %d responses written to %s (%s)", len(self.manifest), self.out, reason)
+
+
+# ---------------------------------------------------------------- the command's side
+
+def record_source(config: Any, source: Any, out: str | Path, limit: int | None = None,
+                  replay: list[str] | None = None, clock: Clock = system_clock) -> dict[str, Any]:
+    """Record ``source`` into ``out``; ``replay`` routes the crawl to recorded sites (for tests only)."""
+    from pipeline.replay import ReplayServer
+    from storage import db as store
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").unlink(missing_ok=True)  # a new recording replaces the old manifest whole
+    started = iso(clock())
+    with tempfile.TemporaryDirectory(prefix="sgn-record-") as tmp:
+        db_path = str(Path(tmp) / "record.db")
+        db = store.open_db(db_path)
+        run_id = store.start_run(db, source.slug, started, pid=os.getpid())
+        server = ReplayServer(replay).start() if replay else None
+        try:
+            _crawl(config, source, db_path, run_id, out, limit, server.address if server else None)
+        finally:
+            if server:
+                server.stop()
+        run = store.get_run(db, run_id)
+        db.close()
+    manifest = _read_manifest(out)
+    _write_metadata(out, source.slug, started, manifest, limit)
+    return {"responses": len(manifest), "items": run.get("items") or 0, "status": run.get("status"),
+            "errors": run.get("errors") or 0, "message": run.get("message") or ""}
+
+
+def _crawl(config: Any, source: Any, db_path: str, run_id: int, out: Path, limit: int | None,
+           replay_address: str | None) -> None:
+    cmd = [sys.executable, "-m", "pipeline.crawlproc", "--config", config.path, "--source", source.slug,
+           "--db", db_path, "--run-id", str(run_id), "--record-dir", str(out.resolve())]
+    cmd += ["--record-limit", str(limit)] if limit else []
+    cmd += ["--replay-address", replay_address] if replay_address else []
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    try:
+        subprocess.run(cmd, env=env, timeout=config.crawl.timeout_seconds, check=False)
+    except subprocess.TimeoutExpired:
+        raise RecordError(f"recording {source.slug} took longer than crawl.timeout_seconds "
+                          f"({config.crawl.timeout_seconds} s); what was recorded is in {out}") from None
+    except OSError as exc:
+        raise RecordError(f"cannot start the crawl process: {exc}") from None
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    try:
+        return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _write_metadata(out: Path, slug: str, started: str, manifest: dict[str, Any], limit: int | None) -> None:
+    metadata = {
+        "source": slug,
+        "origin": "recorded",
+        "recorded_at": started,
+        "note": (f"Recorded live with `safeguarding-news record --source {slug}`"
+                 + (f" --limit {limit}" if limit else "") + ": bodies as the site served them (decompressed); "
+                 "headers kept: Content-Type, ETag, Last-Modified and the Location of redirects. No cookie or "
+                 "authorisation header is recorded."),
+        "files": {entry["file"]: f"recorded from {url}" for url, entry in sorted(manifest.items()) if "file" in entry},
+    }
+    (out / "metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
