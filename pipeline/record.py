@@ -112,7 +112,8 @@ class RecordMiddleware:
             reason = (request.meta.get("redirect_reasons") or [])[i:i + 1]
             status = reason[0] if reason and isinstance(reason[0], int) else 302
             self._keep(origin, {"status": status, "headers": {"Location": chain[i + 1]}})
-        self._keep(response.url, self._entry(response))
+        if self._replaces(response.url, response.status):
+            self._keep(response.url, self._entry(response))
         if not urlsplit(response.url).path.endswith("/robots.txt"):
             self.pages += 1
             if self.limit and self.pages >= self.limit:
@@ -146,10 +147,12 @@ class RecordMiddleware:
         path.write_bytes(body)
         return name
 
-    def _keep(self, url: str, entry: dict[str, Any]) -> None:
+    def _replaces(self, url: str, status: int) -> bool:
+        """A good answer is not replaced by a later failure of the same URL (a retry that failed again)."""
         old = self.manifest.get(url)
-        if old and old.get("status", 200) < 300 and entry.get("status", 200) >= 400:
-            return  # a good answer is not replaced by a later failure of the same URL
+        return not (old and old.get("status", 200) < 300 and status >= 400)
+
+    def _keep(self, url: str, entry: dict[str, Any]) -> None:
         self.manifest[url] = entry
         self.unsaved += 1
         if self.unsaved >= SAVE_EVERY:

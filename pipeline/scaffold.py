@@ -84,8 +84,8 @@ def append_config_block(config_path: Path, block: str) -> None:
         raise ScaffoldError(f"{config_path}: no `sources:` section at the top level")
     end = next((i for i in range(start + 1, len(lines)) if lines[i][:1] not in ("", " ", "\t", "#", "\n", "\r")),
                len(lines))
-    while end > start + 1 and not lines[end - 1].strip():
-        end -= 1  # blank lines after the section stay after it
+    while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+        end -= 1  # blank lines and unindented comments before the next section stay with it
     if end and not lines[end - 1].endswith("\n"):
         lines[end - 1] += "\n"
     lines[end:end] = [block]

@@ -126,12 +126,8 @@ def test_max_items_and_max_pages():
 def test_incremental_walk_fetches_only_what_is_newer():
     known = {WP + "2020/12/introducing-learn-wordpress/": "2020-12-15T13:00:00Z",  # unchanged
              WP + "2020/12/simone/": "2020-12-01"}  # older than the feed's date: fetched again
-
-    class BetweenFullWalks(generic_spider("feed", "test_source", WP + "feed/")):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, known=known, full_walk=False, **kwargs)
-
-    result = crawl_offline(BetweenFullWalks, SITE, {})
+    result = crawl_offline(generic_spider("feed", "test_source", WP + "feed/"), SITE, {},
+                           spider_kwargs={"known": known, "full_walk": False})
     assert WP + "2020/12/introducing-learn-wordpress/" not in result.requested
     assert WP + "2020/12/simone/" in result.requested
     assert result.spider.unchanged == [WP + "2020/12/introducing-learn-wordpress/"]
