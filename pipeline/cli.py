@@ -42,7 +42,11 @@ def friendly_errors(func: Callable) -> Callable:
 
 
 def _config(config_path: str | None, db: str | None) -> Config:
-    return load_config(config_path, db_override=db)
+    from pipeline.logs import use_log_format
+
+    config = load_config(config_path, db_override=db)
+    use_log_format(config.crawl.log_format)
+    return config
 
 
 config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False),
@@ -106,29 +110,70 @@ def crawl(slugs: tuple[str, ...], db: str | None, replay: tuple[str, ...], confi
 @main.command()
 @db_option
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="JSON for machines: an object per source.")
 @friendly_errors
 def status(db: str | None, config_path: str | None, as_json: bool) -> None:
-    """Per-source health: last run, last success, items, new, errors, open alerts.
+    """Per-source health: last run and its status, age of the last success against the schedule, items,
+    new in the last 7 days, open alerts. Exit 1 when any source is unhealthy (for monitoring).
+
+    \b
+    Examples:
+      safeguarding-news status --db safeguarding.db
+      safeguarding-news status --json || notify-someone
+    """
+    from pipeline.clock import system_clock
+    from pipeline.status import source_status
+
+    config = _config(config_path, db)
+    entries = source_status(config, _existing_db(config), system_clock())
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+    else:
+        click.echo(_status_text(entries))
+    sys.exit(0 if all(e["healthy"] for e in entries) else EXIT_FAILURE)
+
+
+STATUS_COLUMNS = ("source", "status", "started_at", "last_success", "age", "schedule", "items", "new_7d",
+                  "stored", "open_alerts", "health")
+
+
+def _status_text(entries: list[dict]) -> str:
+    if not entries:
+        return "no sources: add one to config.yaml"
+    rows = [{**e, "age": e["last_success_age"], "health": "ok" if e["healthy"] else "UNHEALTHY"}
+            for e in entries]
+    lines = [_table(rows, STATUS_COLUMNS)]
+    for entry in entries:
+        lines += [f"{entry['source']}: {problem}" for problem in entry["problems"]]
+        lines += [f"  {a['kind']} (since {a['raised_at']}, run {a['run_id']}): {a['message']}"
+                  for a in entry["alerts"]]
+    return "\n".join(lines)
+
+
+@main.command()
+@db_option
+@click.option("--replay", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Serve this recorded site instead of the internet (repeatable; for demos and tests).")
+@config_option
+@friendly_errors
+def schedule(db: str | None, replay: tuple[str, ...], config_path: str | None) -> None:
+    """Run the scheduler: each enabled source on its schedule, health checks and alerts after every run.
+
+    Overdue sources run once at start. One scheduler per database. SIGTERM or SIGINT stops it: no new
+    runs, running crawls get scheduler.stop_grace_seconds to finish, then they are ended (`interrupted`).
 
     \b
     Example:
-      safeguarding-news status --db safeguarding.db
+      safeguarding-news schedule --config /etc/safeguarding-news/config.yaml
     """
-    from storage.db import latest_runs, open_db
+    from pipeline.scheduler import CrawlScheduler, SchedulerLocked
 
     config = _config(config_path, db)
-    rows = latest_runs(open_db(config.database))
-    columns = ("source", "status", "started_at", "last_success", "items", "new", "errors", "open_alerts",
-               "stored")
-    if as_json:
-        click.echo(json.dumps([{c: r.get(c) for c in columns} for r in rows], indent=2))
-    elif rows:
-        click.echo(_table(rows, columns))
-    else:
-        click.echo("no runs yet: run `safeguarding-news crawl` first")
-    unhealthy = [r for r in rows if r["status"] not in ("ok", "running")]
-    sys.exit(EXIT_FAILURE if unhealthy else 0)
+    try:
+        CrawlScheduler(config, config.database, replay=list(replay)).serve()
+    except SchedulerLocked as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
 
 
 @main.command()

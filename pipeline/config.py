@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_CONFIG = Path("config.yaml")
 # Environment variables may override the database path and secrets only, never behaviour.
@@ -38,6 +38,78 @@ class CrawlSettings(_Frozen):
     kill_grace_seconds: int = Field(30, ge=1)
     batch_size: int = Field(100, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+
+class SourceSchedule(_Frozen):
+    """When the scheduler crawls a source: a crontab expression or an interval, not both."""
+
+    cron: str | None = None
+    interval_hours: float | None = Field(None, gt=0)
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        from pipeline.triggers import cron_trigger
+
+        if value is not None:
+            cron_trigger(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SourceSchedule:
+        if (self.cron is None) == (self.interval_hours is None):
+            raise ValueError("give either cron (a crontab expression) or interval_hours")
+        return self
+
+    def __str__(self) -> str:
+        return f"cron {self.cron}" if self.cron else f"every {self.interval_hours:g} h"
+
+
+class HealthSettings(_Frozen):
+    history_runs: int = Field(10, ge=1)
+    min_history_runs: int = Field(3, ge=1)
+    min_items_fraction: float = Field(0.5, gt=0, le=1)
+    stale_days: float = Field(60, gt=0)
+    max_http_failure_rate: float = Field(0.2, ge=0, le=1)
+    max_coverage_drop: float = Field(0.25, gt=0, le=1)
+    min_coverage_items: int = Field(5, ge=1)
+    overdue_grace_hours: float = Field(1.0, ge=0)
+
+
+class SchedulerSettings(_Frozen):
+    timezone: str = "UTC"
+    misfire_grace_seconds: int = Field(3600, ge=1)
+    jitter_seconds: int = Field(300, ge=0)
+    max_parallel_crawls: int = Field(2, ge=1, le=8)
+    stop_grace_seconds: int = Field(300, ge=0)
+    catch_up: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from pipeline.triggers import zone
+
+        zone(value)
+        return value
+
+
+class EmailSettings(_Frozen):
+    smtp_host: str
+    smtp_port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    password_env: str = ""  # the name of the environment variable holding the password, never the password
+    sender: str
+    recipients: tuple[str, ...] = Field(min_length=1)
+
+
+class AlertSettings(_Frozen):
+    webhook_url_env: str = ""  # the name of the environment variable holding the webhook URL (a secret)
+    email: EmailSettings | None = None
+    timeout_seconds: float = Field(10.0, gt=0)
+    retry_minutes: float = Field(5.0, gt=0)
+    max_attempts: int = Field(12, ge=1)
 
 
 class Source(_Frozen):
@@ -48,8 +120,14 @@ class Source(_Frozen):
     organisation: str
     allowed_domains: tuple[str, ...] = Field(min_length=1)
     trailing_slash: Literal["keep", "strip", "add"] = "keep"
-    schedule: str = "0 6 * * *"
+    schedule: SourceSchedule = SourceSchedule(cron="0 6 * * *")
+    health: HealthSettings | None = None  # only the keys given here override the top-level `health`
     options: dict[str, str | int | float | bool | list[str]] = Field(default_factory=dict)
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _cron_string(cls, value: Any) -> Any:
+        return {"cron": value} if isinstance(value, str) else value
 
 
 class Config(_Frozen):
@@ -57,6 +135,9 @@ class Config(_Frozen):
     user_agent: str
     crawl: CrawlSettings = CrawlSettings()
     politeness: Politeness = Politeness()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    health: HealthSettings = HealthSettings()
+    alerts: AlertSettings = AlertSettings()
     sources: dict[str, Source]
     path: str = ""
 
@@ -74,6 +155,13 @@ class Config(_Frozen):
 
     def enabled_sources(self) -> list[Source]:
         return [s for s in self.sources.values() if s.enabled]
+
+    def health_for(self, slug: str) -> HealthSettings:
+        """The health thresholds of a source: the top-level `health`, with the source's own overrides."""
+        own = self.sources[slug].health if slug in self.sources else None
+        if own is None:
+            return self.health
+        return self.health.model_copy(update={k: getattr(own, k) for k in own.model_fields_set})
 
 
 def spider_slugs() -> set[str]:

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from pipeline.config import Config, Source, load_config
+from pipeline.logs import use_log_format
 
 
 def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
@@ -35,6 +36,7 @@ def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": config.crawl.log_level,
+        "LOG_ENABLED": config.crawl.log_format == "text",  # JSON lines: pipeline.logs installs the handler
         "ITEM_PIPELINES": {"pipeline.recorder.RunRecorder": 100},
         # Text only, for every source: media is refused first in the chain, before robots.txt or a retry.
         "DOWNLOADER_MIDDLEWARES": {"pipeline.guards.MediaGuard": 10},
@@ -71,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from scrapy.crawler import CrawlerProcess
 
+    use_log_format(config.crawl.log_format, config.crawl.log_level)  # JSON lines, if configured
     process = CrawlerProcess(
         scrapy_settings(config, source, args.db, args.run_id, args.replay_address), install_root_handler=True
     )

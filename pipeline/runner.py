@@ -66,9 +66,9 @@ def crawl_sources(
 def after_runs(config: Config, db, run_ids: list[int], clock: Clock) -> None:
     """Source-independent work once the crawl processes have ended: grouping stories across sources,
     then health checks on each run. Each step is guarded so that one failing never loses the runs."""
-    from pipeline import stories
+    from pipeline import health, stories
 
-    steps: tuple = (stories.after_runs_step,)  # each step(config, db, run_ids, clock); health checks last
+    steps: tuple = (stories.after_runs_step, health.check_runs)  # each step(config, db, run_ids, clock)
     for step in steps:
         try:
             step(config, db, run_ids, clock)
@@ -102,7 +102,7 @@ def _run_children(config: Config, sources: list[Source], db, db_path: str, serve
 
 def _spawn(config: Config, source: Source, db, db_path: str, server: ReplayServer | None,
            clock: Clock) -> _Child:
-    run_id = store.start_run(db, source.slug, iso(clock()), pid=None)
+    run_id = store.start_run(db, source.slug, iso(clock()), pid=os.getpid())  # alive until the child's is set
     cmd = [sys.executable, "-m", "pipeline.crawlproc", "--config", config.path, "--source", source.slug,
            "--db", str(db_path), "--run-id", str(run_id)]
     if server:

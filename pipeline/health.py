@@ -1,0 +1,215 @@
+"""Health checks after every run, from the ``runs`` history: alerts raised and resolved in ``alerts``.
+
+Each rule looks at the run just finished and the source's earlier runs and answers one of three ways: a
+problem (open an alert of its kind unless one is open), healthy (resolve the open one), or cannot tell
+(too little history, nothing fetched): the alert, if any, stays as it is. Interrupted runs are not judged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+from typing import Any
+
+from pipeline import notify
+from pipeline.clock import Clock, iso
+from pipeline.config import Config, HealthSettings
+from storage import db as runs_store
+from storage import health as store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Context:
+    run: dict[str, Any]
+    history: list[dict[str, Any]]  # earlier runs that stored what they found, newest first
+    settings: HealthSettings
+    now: datetime
+    newest_first_seen: str | None
+    first_run_started: str | None
+
+
+Verdict = str | bool | None  # a problem (its message), False for healthy, None for "cannot tell"
+Rule = Callable[[Context], Verdict]
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def found(run: dict[str, Any]) -> int:
+    """Publications a run saw: parsed items, plus, in an incremental run, those it saw unchanged without
+    parsing them (a 304, a listing date not newer than the stored one). Zero only when it saw nothing."""
+    return (run["items"] or 0) + (run["unchanged"] or 0)
+
+
+def full_walk(run: dict[str, Any]) -> bool:
+    """A run that fetched and parsed every page (runs before incremental crawling were all full walks).
+    Counts and field coverage are compared between full walks only: an incremental run fetches only what
+    is new, so its counts say nothing about what the site holds."""
+    return json.loads(run.get("stats") or "{}").get("sgn/full_walk", 1) == 1
+
+
+def run_failed(ctx: Context) -> Verdict:
+    run = ctx.run
+    return f"run {run['id']} failed: {run['message'] or 'no message'}" if run["status"] == "failed" else False
+
+
+def zero_items(ctx: Context) -> Verdict:
+    if found(ctx.run):
+        return False
+    best = max((found(r) for r in ctx.history), default=0)
+    if not best:
+        return None
+    return f"run {ctx.run['id']} found no items; earlier runs found up to {best}"
+
+
+def low_items(ctx: Context) -> Verdict:
+    counts = [r["items"] for r in ctx.history if r["items"] and full_walk(r)]
+    if not ctx.run["items"] or not full_walk(ctx.run) or len(counts) < ctx.settings.min_history_runs:
+        return None
+    usual = median(counts)
+    if ctx.run["items"] >= ctx.settings.min_items_fraction * usual:
+        return False
+    return (f"run {ctx.run['id']} found {ctx.run['items']} items, below "
+            f"{ctx.settings.min_items_fraction:.0%} of the median of the last {len(counts)} full walks ({usual:g})")
+
+
+def stale(ctx: Context) -> Verdict:
+    since = ctx.newest_first_seen or ctx.first_run_started
+    if since is None:
+        return None
+    age = ctx.now - _parse(since)
+    if age <= timedelta(days=ctx.settings.stale_days):
+        return False
+    what = "no new publication found" if ctx.newest_first_seen else "no publication found at all"
+    return f"{what} for {age.days} days (since {since}; threshold {ctx.settings.stale_days:g} days)"
+
+
+def http_failures(ctx: Context) -> Verdict:
+    counts: dict[str, int] = json.loads(ctx.run["http_errors"] or "{}")
+    failed = sum(counts.values())
+    no_response = sum(v for k, v in counts.items() if not k.isdigit())
+    attempts = (ctx.run["pages"] or 0) + no_response
+    if not attempts:
+        return None
+    rate = failed / attempts
+    if rate <= ctx.settings.max_http_failure_rate:
+        return False
+    detail = ", ".join(f"{k}×{v}" for k, v in sorted(counts.items()))
+    return (f"{failed} of {attempts} requests failed ({rate:.0%}, threshold "
+            f"{ctx.settings.max_http_failure_rate:.0%}): {detail}")
+
+
+def _coverage_rule(column: str, label: str) -> Rule:
+    def rule(ctx: Context) -> Verdict:
+        share = ctx.run.get(column)
+        usual_shares = [r[column] for r in ctx.history if r.get(column) is not None]
+        if share is None or len(usual_shares) < ctx.settings.min_history_runs:
+            return None
+        usual = median(usual_shares)
+        if share >= usual - ctx.settings.max_coverage_drop:
+            return False
+        return (f"only {share:.0%} of the items of run {ctx.run['id']} have {label} "
+                f"(median of the last {len(usual_shares)} full walks: {usual:.0%})")
+
+    rule.__name__ = f"low_{column}"
+    return rule
+
+
+RULES: dict[str, Rule] = {
+    "run_failed": run_failed,
+    "zero_items": zero_items,
+    "low_items": low_items,
+    "stale": stale,
+    "http_errors": http_failures,
+    "low_date_coverage": _coverage_rule("date_coverage", "a publication date"),
+    "low_summary_coverage": _coverage_rule("summary_coverage", "a summary"),
+}
+
+
+# ---------------------------------------------------------------- the after-run step
+
+
+def check_runs(config: Config, db, run_ids: list[int], clock: Clock) -> None:
+    """After-run step (pipeline.runner.after_runs): a summary line per run, its health checks, then
+    delivery of the notifications they queued."""
+    for run_id in run_ids:
+        run = runs_store.get_run(db, run_id)
+        if run is None:
+            continue
+        log_summary(run)
+        if run["status"] in ("running", "interrupted"):
+            log.info("%s: run %d is %s; health not checked", run["source"], run_id, run["status"])
+            continue
+        check_run(config, db, run, clock())
+    notify.deliver_due(config, db, clock)
+
+
+def check_run(config: Config, db, run: dict[str, Any], now: datetime) -> dict[str, Verdict]:
+    """Judge one finished run; returns each rule's verdict."""
+    run = {**run, **record_coverage(config, db, run)}
+    settings = config.health_for(run["source"])
+    ctx = Context(run=run, history=store.earlier_runs(db, run["source"], run["id"], settings.history_runs),
+                  settings=settings, now=now, newest_first_seen=store.newest_first_seen(db, run["source"]),
+                  first_run_started=store.first_run_started(db, run["source"]))
+    verdicts = {kind: rule(ctx) for kind, rule in RULES.items()}
+    for kind, verdict in verdicts.items():
+        apply_verdict(config, db, run, kind, verdict, now)
+    return verdicts
+
+
+def record_coverage(config: Config, db, run: dict[str, Any]) -> dict[str, float | None]:
+    """Share of the publications a full walk saw with a date and with a summary, kept with the run."""
+    shares: dict[str, float | None] = {"date_coverage": None, "summary_coverage": None}
+    if run["finished_at"] and full_walk(run):
+        counts = store.coverage_counts(db, run["source"], run["started_at"], run["finished_at"])
+        if counts["seen"] >= config.health_for(run["source"]).min_coverage_items:
+            shares = {"date_coverage": round(counts["with_date"] / counts["seen"], 4),
+                      "summary_coverage": round(counts["with_summary"] / counts["seen"], 4)}
+    store.set_run_coverage(db, run["id"], shares["date_coverage"], shares["summary_coverage"])
+    return shares
+
+
+def apply_verdict(config: Config, db, run: dict[str, Any], kind: str, verdict: Verdict,
+                  now: datetime) -> None:
+    source = run["source"]
+    current = store.open_alert(db, source, kind)
+    fields = {"source": source, "kind": kind, "run_id": run["id"]}
+    if isinstance(verdict, str) and current is None:
+        alert_id = store.raise_alert(db, source, kind, run["id"], verdict, iso(now), notify.channels(config))
+        log.warning("ALERT %s %s: %s", source, kind, verdict,
+                    extra={"alert": {**fields, "id": alert_id, "event": "raised", "message": verdict}})
+    elif verdict is False and current is not None:
+        store.resolve_alert(db, current["id"], iso(now), notify.channels(config))
+        log.info("RESOLVED %s %s (raised %s by run %s)", source, kind, current["raised_at"],
+                 current["run_id"], extra={"alert": {**fields, "id": current["id"], "event": "resolved"}})
+
+
+# ---------------------------------------------------------------- the run's summary line
+
+SUMMARY_FIGURES = ("pages", "items", "new", "updated", "unchanged", "invalid", "duplicates", "skipped",
+                   "errors")
+
+
+def log_summary(run: dict[str, Any]) -> None:
+    """One line per run with its figures (and, in JSON logs, the same figures as fields)."""
+    seconds = None
+    if run["finished_at"]:
+        seconds = int((_parse(run["finished_at"]) - _parse(run["started_at"])).total_seconds())
+    figures = {k: run.get(k) or 0 for k in SUMMARY_FIGURES}
+    http = json.loads(run.get("http_errors") or "{}")
+    text = " ".join(f"{k}={v}" for k, v in figures.items())
+    took = f" in {seconds}s" if seconds is not None else ""
+    level = logging.INFO if run["status"] == "ok" else logging.WARNING
+    log.log(level, "run %d %s %s%s: %s http_errors=%s", run["id"], run["source"], run["status"], took, text,
+            json.dumps(http, sort_keys=True, separators=(",", ":")),
+            extra={"run": {"id": run["id"], "source": run["source"], "status": run["status"],
+                           "started_at": run["started_at"], "finished_at": run["finished_at"],
+                           "seconds": seconds, **figures, "http_errors": http, "door": run.get("door"),
+                           "message": run.get("message")}})
