@@ -133,8 +133,8 @@ def status(db: str | None, config_path: str | None, as_json: bool) -> None:
     sys.exit(0 if all(e["healthy"] for e in entries) else EXIT_FAILURE)
 
 
-STATUS_COLUMNS = ("source", "status", "started_at", "last_success", "age", "schedule", "items", "new_7d",
-                  "stored", "open_alerts", "health")
+STATUS_COLUMNS = ("source", "status", "started_at", "last_success", "age", "schedule", "items", "errors",
+                  "new_7d", "stored", "open_alerts", "health")
 
 
 def _status_text(entries: list[dict]) -> str:

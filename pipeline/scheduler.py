@@ -126,6 +126,8 @@ class CrawlScheduler:
         """A job per enabled source, a one-off catch-up run for each overdue one, and alert delivery.
         Returns the slugs caught up."""
         settings = self.config.scheduler
+        if not self.config.enabled_sources():
+            log.warning("no enabled source in %s: nothing will be crawled", self.config.path)
         for source in self.config.enabled_sources():
             trigger = trigger_for(source.schedule.cron, source.schedule.interval_hours, settings.timezone,
                                   settings.jitter_seconds)
@@ -294,8 +296,9 @@ class CrawlScheduler:
     def _our_running_children(self) -> list[dict]:
         db = runs_store.open_db(self.db_path)
         try:
-            runs = [{**r, "source": slug} for slug in sorted(self._active)
-                    for r in store.running_runs(db, slug)]
+            with self._active_changed:
+                active = sorted(self._active)
+            runs = [{**r, "source": slug} for slug in active for r in store.running_runs(db, slug)]
         finally:
             db.close()
         return [r for r in runs if r["pid"] and _child_of_us(r["pid"])]
