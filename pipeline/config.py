@@ -114,7 +114,7 @@ class AlertSettings(_Frozen):
 
 class Source(_Frozen):
     slug: str
-    type: Literal["spider"] = "spider"
+    type: Literal["spider", "feed", "sitemap"] = "spider"  # feed and sitemap sources need no code
     enabled: bool = True
     name: str
     organisation: str
@@ -123,11 +123,20 @@ class Source(_Frozen):
     schedule: SourceSchedule = SourceSchedule(cron="0 6 * * *")
     health: HealthSettings | None = None  # only the keys given here override the top-level `health`
     options: dict[str, str | int | float | bool | list[str]] = Field(default_factory=dict)
+    feed_url: str | None = None  # type: feed — its RSS, Atom or JSON Feed
+    sitemap_url: str | None = None  # type: sitemap — its sitemap (XML, index, .gz or text) or robots.txt
 
     @field_validator("schedule", mode="before")
     @classmethod
     def _cron_string(cls, value: Any) -> Any:
         return {"cron": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _door_of_type(self) -> Source:
+        from pipeline.sources import check_door
+
+        check_door(self.type, self.feed_url, self.sitemap_url, self.allowed_domains)
+        return self
 
 
 class Config(_Frozen):

@@ -13,6 +13,8 @@ from typing import Any
 
 from pipeline.config import Config, Source, load_config
 from pipeline.logs import use_log_format
+from pipeline.record import with_recording
+from pipeline.sources import spider_for
 
 
 def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
@@ -38,6 +40,8 @@ def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
         "LOG_LEVEL": config.crawl.log_level,
         "LOG_ENABLED": config.crawl.log_format == "text",  # JSON lines: pipeline.logs installs the handler
         "ITEM_PIPELINES": {"pipeline.recorder.RunRecorder": 100},
+        # A title or date the spider could not find is filled by the generic extractor, counted and logged.
+        "SPIDER_MIDDLEWARES": {"pipeline.fallback.FallbackExtractor": 600},
         # Text only, for every source: media is refused first in the chain, before robots.txt or a retry.
         "DOWNLOADER_MIDDLEWARES": {"pipeline.guards.MediaGuard": 10},
         "SGN_RUN_ID": run_id,
@@ -66,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", required=True)
     parser.add_argument("--run-id", type=int, required=True)
     parser.add_argument("--replay-address")
+    parser.add_argument("--record-dir", help="save every response here as a recorded site (the record command)")
+    parser.add_argument("--record-limit", type=int, help="with --record-dir: stop after this many pages")
     args = parser.parse_args(argv)
 
     config = load_config(args.config, db_override=args.db)
@@ -75,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
 
     use_log_format(config.crawl.log_format, config.crawl.log_level)  # JSON lines, if configured
     process = CrawlerProcess(
-        scrapy_settings(config, source, args.db, args.run_id, args.replay_address), install_root_handler=True
+        with_recording(scrapy_settings(config, source, args.db, args.run_id, args.replay_address),
+                       args.record_dir, args.record_limit),
+        install_root_handler=True,
     )
-    process.crawl(source.slug, options=dict(source.options), allowed_domains=list(source.allowed_domains))
+    process.crawl(spider_for(source), options=dict(source.options), allowed_domains=list(source.allowed_domains))
     process.start()
     logging.shutdown()
     return 0
