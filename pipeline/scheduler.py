@@ -215,6 +215,8 @@ class CrawlScheduler:
 
     def serve(self) -> None:
         """Run until SIGTERM or SIGINT, holding the database's scheduler lock."""
+        # APScheduler logs two lines per job run, the alert poll included; ours say what matters.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
         with SchedulerLock(self.db_path, self.clock):
             self.add_jobs()
             self._warn_missing_secrets()
