@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pkgutil
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,6 +95,14 @@ class SchedulerSettings(_Frozen):
         return value
 
 
+def _env_name(key: str, value: str) -> None:
+    """A secret's environment variable is named in config.yaml; the secret itself never is (nor is it
+    repeated in the error, which is why this runs on the whole section)."""
+    if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError(f"{key} must be the name of an environment variable (e.g. SAFEGUARDING_NEWS_"
+                         f"WEBHOOK_URL), not the secret itself: secrets do not belong in config.yaml")
+
+
 class EmailSettings(_Frozen):
     smtp_host: str
     smtp_port: int = Field(587, ge=1, le=65535)
@@ -103,6 +112,11 @@ class EmailSettings(_Frozen):
     sender: str
     recipients: tuple[str, ...] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _no_secret(self) -> EmailSettings:
+        _env_name("password_env", self.password_env)
+        return self
+
 
 class AlertSettings(_Frozen):
     webhook_url_env: str = ""  # the name of the environment variable holding the webhook URL (a secret)
@@ -110,6 +124,11 @@ class AlertSettings(_Frozen):
     timeout_seconds: float = Field(10.0, gt=0)
     retry_minutes: float = Field(5.0, gt=0)
     max_attempts: int = Field(12, ge=1)
+
+    @model_validator(mode="after")
+    def _no_secret(self) -> AlertSettings:
+        _env_name("webhook_url_env", self.webhook_url_env)
+        return self
 
 
 class Source(_Frozen):

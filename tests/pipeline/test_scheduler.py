@@ -341,3 +341,14 @@ def test_systemd_unit_stops_the_scheduler_only_and_waits_long_enough():
     needed = SchedulerSettings().stop_grace_seconds + CrawlSettings().kill_grace_seconds
     assert int(service["TimeoutStopSec"]) > needed
     assert service["RestartPreventExitStatus"] == "2", "a configuration error is not retried"
+
+
+@pytest.mark.parametrize("alerts", [
+    {"webhook_url_env": "https://hooks.example.org/T0/B0/tok3n"},
+    {"email": {"smtp_host": "h", "sender": "a@example.org", "recipients": ["b@example.org"],
+               "password_env": "tok3n-pass!"}},
+])
+def test_a_secret_pasted_into_config_is_refused_without_repeating_it(tmp_path, alerts):
+    with pytest.raises(ConfigError, match="must be the name of an environment variable") as info:
+        load_config(write_config(tmp_path, alerts=alerts))
+    assert "tok3n" not in str(info.value)
