@@ -32,12 +32,17 @@ class Politeness(_Frozen):
     download_timeout: float = Field(30.0, gt=0)
     retry_times: int = Field(3, ge=0, le=10)
     max_response_bytes: int = Field(20_000_000, gt=0)
+    retry_backoff_seconds: float = Field(2.0, ge=0)
+    retry_backoff_max_seconds: float = Field(120.0, ge=0)
+    retry_after_max_seconds: float = Field(600.0, ge=0)
+    redirect_max: int = Field(5, ge=0, le=20)
 
 
 class CrawlSettings(_Frozen):
     timeout_seconds: int = Field(1800, gt=0)
     kill_grace_seconds: int = Field(30, ge=1)
     batch_size: int = Field(100, ge=1)
+    full_walk_days: int = Field(7, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

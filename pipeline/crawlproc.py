@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import datetime
 from typing import Any
 
+from pipeline.clock import system_clock
 from pipeline.config import Config, Source, load_config
 from pipeline.logs import use_log_format
 from pipeline.record import with_recording
@@ -18,7 +20,7 @@ from pipeline.sources import spider_for
 
 
 def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
-                    replay_address: str | None) -> dict[str, Any]:
+                    replay_address: str | None, full_walk: bool = True) -> dict[str, Any]:
     p = config.politeness
     settings: dict[str, Any] = {
         "BOT_NAME": "safeguarding-news",
@@ -30,6 +32,13 @@ def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
         "AUTOTHROTTLE_ENABLED": p.autothrottle,
         "DOWNLOAD_TIMEOUT": p.download_timeout,
         "RETRY_TIMES": p.retry_times,
+        # Scrapy retries at once; ours wait (exponential backoff with jitter, or the site's Retry-After).
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+        "SGN_BACKOFF_BASE": p.retry_backoff_seconds,
+        "SGN_BACKOFF_MAX": p.retry_backoff_max_seconds,
+        "SGN_RETRY_AFTER_MAX": p.retry_after_max_seconds,
+        # Scrapy follows 20 redirects; a chain longer than a few is a loop or a trap.
+        "REDIRECT_MAX_TIMES": p.redirect_max,
         "DOWNLOAD_MAXSIZE": p.max_response_bytes,
         "DOWNLOAD_WARNSIZE": p.max_response_bytes // 2,
         # No session is needed to read public pages, and no cookie of a child-protection site is kept.
@@ -42,12 +51,24 @@ def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
         "ITEM_PIPELINES": {"pipeline.recorder.RunRecorder": 100},
         # A title or date the spider could not find is filled by the generic extractor, counted and logged.
         "SPIDER_MIDDLEWARES": {"pipeline.fallback.FallbackExtractor": 600},
-        # Text only, for every source: media is refused first in the chain, before robots.txt or a retry.
-        "DOWNLOADER_MIDDLEWARES": {"pipeline.guards.MediaGuard": 10},
+        "DOWNLOADER_MIDDLEWARES": {
+            # Text only, for every source: media is refused first in the chain, before robots.txt or a retry.
+            "pipeline.guards.MediaGuard": 10,
+            "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+            "pipeline.politeness.BoundaryMiddleware": 50,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "pipeline.politeness.PoliteRobotsTxtMiddleware": 100,
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "pipeline.politeness.BackoffRetryMiddleware": 550,
+            "pipeline.politeness.ConditionalRequestsMiddleware": 580,
+            "pipeline.politeness.RedirectBoundaryMiddleware": 650,  # sees a redirect before it is followed
+        },
         "SGN_RUN_ID": run_id,
         "SGN_DB_PATH": db_path,
         "SGN_BATCH_SIZE": config.crawl.batch_size,
         "SGN_TRAILING_SLASH": source.trailing_slash,
+        "SGN_SOURCE": source.slug,
+        "SGN_FULL_WALK": full_walk,
     }
     if replay_address:
         settings.update(
@@ -59,8 +80,24 @@ def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
             # The replay server is ours on loopback, not someone else's site: no delay is owed to it.
             DOWNLOAD_DELAY=0,
             AUTOTHROTTLE_ENABLED=False,
+            SGN_BACKOFF_BASE=min(p.retry_backoff_seconds, 0.05),
         )
     return settings
+
+
+def incremental_state(config: Config, source: Source, db_path: str) -> tuple[bool, dict[str, str]]:
+    """Whether this crawl walks everything again (none yet, or the last is ``full_walk_days`` old), and
+    otherwise what is already stored, so that the spider fetches only what is new or newer."""
+    from storage import db as store
+
+    database = store.open_db(db_path)
+    try:
+        last = store.last_full_walk(database, source.slug)
+        age = (system_clock() - datetime.fromisoformat(last.replace("Z", "+00:00"))).days if last else None
+        full_walk = age is None or age >= config.crawl.full_walk_days
+        return full_walk, ({} if full_walk else store.known_publications(database, source.slug))
+    finally:
+        database.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,16 +113,18 @@ def main(argv: list[str] | None = None) -> int:
 
     config = load_config(args.config, db_override=args.db)
     source = config.source(args.source)
+    full_walk, known = incremental_state(config, source, args.db)
 
     from scrapy.crawler import CrawlerProcess
 
     use_log_format(config.crawl.log_format, config.crawl.log_level)  # JSON lines, if configured
     process = CrawlerProcess(
-        with_recording(scrapy_settings(config, source, args.db, args.run_id, args.replay_address),
+        with_recording(scrapy_settings(config, source, args.db, args.run_id, args.replay_address, full_walk),
                        args.record_dir, args.record_limit),
         install_root_handler=True,
     )
-    process.crawl(spider_for(source), options=dict(source.options), allowed_domains=list(source.allowed_domains))
+    process.crawl(spider_for(source), options=dict(source.options), allowed_domains=list(source.allowed_domains),
+                  known=known, full_walk=full_walk)
     process.start()
     logging.shutdown()
     return 0

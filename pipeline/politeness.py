@@ -34,6 +34,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 from pipeline.clock import iso, system_clock
+from pipeline.normalise import canonical_url
 from storage import db as store
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,8 @@ class ConditionalRequestsMiddleware:
         # A full walk asks for everything again, so that what changed without a new validator is found.
         self.validators = {} if settings.getbool("SGN_FULL_WALK") else store.load_validators(self.db, self.source)
         self.fresh: dict[str, tuple[str | None, str | None]] = {}
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        # after the spider has closed and the recorder has written its last batch
+        crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ConditionalRequestsMiddleware:
@@ -181,9 +183,14 @@ class ConditionalRequestsMiddleware:
                 self.fresh[request.url] = (etag and etag.decode("latin-1"), modified and modified.decode("latin-1"))
         return response
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
-        failed = {e.rsplit(": ", 1)[-1] for e in getattr(spider, "errors", [])}
-        rows = {url: v for url, v in self.fresh.items() if url not in failed}
+    def engine_stopped(self) -> None:
+        """Validators are kept for publication pages only: a listing, feed, sitemap or API page must always
+        be read, since a 304 there would hide what it lists. Pages whose parse failed are not kept."""
+        failed = {e.rsplit(": ", 1)[-1] for e in getattr(self.crawler.spider, "errors", [])}
+        slash = self.crawler.settings.get("SGN_TRAILING_SLASH", "keep")
+        stored = set(store.known_publications(self.db, self.source))
+        rows = {url: v for url, v in self.fresh.items()
+                if url not in failed and canonical_url(url, slash) in stored}
         store.save_validators(self.db, self.source, rows, iso(system_clock()))
         self.db.close()
 

@@ -93,6 +93,7 @@ class RunRecorder:
         self.seen_urls: set[str] = set()
         self.invalid: list[str] = []
         self.write_failures = 0
+        self.touched: set[str] = set()  # publications already counted unchanged in this run
         self.counts = {"items": 0, "new": 0, "updated": 0, "unchanged": 0, "duplicates": 0}
         self.ticker = LoopingCall(self.flush)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -140,7 +141,8 @@ class RunRecorder:
         for key in ("new", "updated", "unchanged"):
             self.counts[key] += getattr(result, key)
         if seen:
-            urls = [canonical_url(u, self.trailing_slash) for u in seen]
+            urls = sorted({canonical_url(u, self.trailing_slash) for u in seen} - self.touched)
+            self.touched.update(urls)
             self.counts["unchanged"] += self._write(lambda: store.touch_seen(self.db, spider.name, urls, now)) or 0
             del spider.unchanged[: len(seen)]
         store.update_run(self.db, self.run_id, **self.counts, invalid=len(self.invalid))

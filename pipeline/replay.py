@@ -110,8 +110,13 @@ class ReplayServer:
         class Handler(_Handler):
             replay = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
         self._httpd.daemon_threads = True
+        # Scrapy (asyncio reactor) may open a connection per request: with the default listen backlog of 5,
+        # dropped SYNs stalled a crawl 1 s every dozen requests (measured by benchmarks/crawl_overhead.py).
+        self._httpd.request_queue_size = 128
+        self._httpd.server_bind()
+        self._httpd.server_activate()
         threading.Thread(target=self._httpd.serve_forever, name="replay-server", daemon=True).start()
         return self
 
@@ -135,6 +140,9 @@ class ReplayServer:
 class _Handler(BaseHTTPRequestHandler):
     replay: ReplayServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes: with Nagle's algorithm each response waited ~40 ms for a
+    # delayed ACK (measured by benchmarks/crawl_overhead.py), which bounded every replayed crawl.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("replay: " + format, *args)

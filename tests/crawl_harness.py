@@ -29,9 +29,9 @@ class HarnessSpider(SourceSpider):
 
     def parse(self, response):
         self.crawler.stats.inc_value("sgn/parsed")
-        if response.url.endswith(".json") or "json" in response.headers.get("Content-Type", b"").decode():
-            if self.load_json(response) is None:
-                return
+        is_json = response.url.endswith(".json") or "json" in response.headers.get("Content-Type", b"").decode()
+        if is_json and self.load_json(response) is None:
+            return
         title = response.css("h1::text").get() or response.css("title::text").get() or ""
         yield RawItem(source=self.name, url=response.url, title=title, body_html=response.text)
 

@@ -101,6 +101,14 @@ def test_conditional_requests_skip_unchanged_pages(tmp_path):
     assert (run2["status"], run2["new"], run2["unchanged"], errors) == ("ok", 0, 2, [])
 
 
+def test_pages_that_are_not_publications_are_always_read_again(tmp_path):
+    """A 304 on a listing would hide what it lists: validators are kept for publication pages only."""
+    harness(tmp_path, [f"{F}/listing"])
+    hits, stats, _, _, _ = harness(tmp_path, [f"{F}/listing"])
+    assert "If-None-Match" not in seen(hits, f"{F}/listing")[0].headers
+    assert stats["sgn/parsed"] == 1
+
+
 def test_a_full_walk_asks_unconditionally(tmp_path):
     harness(tmp_path, [f"{F}/etag"])
     hits, stats, _, _, _ = harness(tmp_path, [f"{F}/etag"], full_walk=True)
