@@ -32,12 +32,25 @@ def test_every_command_is_documented():
 
 
 def test_every_config_key_is_documented():
-    from pipeline.config import Config, CrawlSettings, Politeness, Source
+    from pipeline.config import (
+        AlertSettings,
+        Config,
+        CrawlSettings,
+        EmailSettings,
+        HealthSettings,
+        Politeness,
+        SchedulerSettings,
+        Source,
+    )
 
     keys = {f"`{k}`" for k in Config.model_fields if k not in ("sources", "path", "crawl", "politeness")}
     keys |= {f"`crawl.{k}`" for k in CrawlSettings.model_fields}
     keys |= {f"`politeness.{k}`" for k in Politeness.model_fields}
-    keys |= {f"`sources.<slug>.{k}`" for k in Source.model_fields if k not in ("slug", "type")}
+    keys |= {f"`sources.<slug>.{k}`" for k in Source.model_fields if k != "slug"}
+    keys |= {f"`scheduler.{k}`" for k in SchedulerSettings.model_fields}
+    keys |= {f"`health.{k}`" for k in HealthSettings.model_fields}
+    keys |= {f"`alerts.{k}`" for k in AlertSettings.model_fields}
+    keys |= {f"`alerts.email.{k}`" for k in EmailSettings.model_fields}
     missing = sorted(k for k in keys if k not in README)
     assert not missing, f"config keys missing from README: {missing}"
 
