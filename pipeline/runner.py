@@ -81,11 +81,22 @@ def _run_children(config: Config, sources: list[Source], db, db_path: str, serve
     pending = list(sources)
     running: list[_Child] = []
     run_ids: list[int] = []
+    try:
+        _supervise(config, pending, running, run_ids, db, db_path, server, clock, parallel)
+    except KeyboardInterrupt:
+        _stop_all(config, running, db, clock)
+        raise
+    return run_ids
+
+
+def _supervise(config: Config, pending: list[Source], running: list[_Child], run_ids: list[int], db,
+               db_path: str, server: ReplayServer | None, clock: Clock, parallel: int) -> None:
     while pending or running:
         while pending and len(running) < max(1, parallel):
-            child = _spawn(config, pending.pop(0), db, db_path, server, clock)
-            running.append(child)
-            run_ids.append(child.run_id)
+            run_id, child = _spawn(config, pending.pop(0), db, db_path, server, clock)
+            run_ids.append(run_id)
+            if child is not None:
+                running.append(child)
         for child in list(running):
             if child.proc.poll() is not None:
                 _reap(child, db, clock)
@@ -97,11 +108,25 @@ def _run_children(config: Config, sources: list[Source], db, db_path: str, serve
             elif child.terminated_at and time.monotonic() > child.terminated_at + config.crawl.kill_grace_seconds:
                 child.proc.kill()
         time.sleep(0.05)
-    return run_ids
+
+
+def _stop_all(config: Config, running: list[_Child], db, clock: Clock) -> None:
+    """Ctrl-C: each crawl gets SIGTERM and closes its own run as ``interrupted``; one that has not
+    ended after ``kill_grace_seconds`` is killed and its run closed as ``interrupted`` here."""
+    for child in running:
+        child.proc.terminate()
+    deadline = time.monotonic() + config.crawl.kill_grace_seconds
+    for child in running:
+        try:
+            child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.proc.kill()
+            child.proc.wait()
+        store.close_open_run(db, child.run_id, "interrupted", "crawl stopped by the operator", iso(clock()))
 
 
 def _spawn(config: Config, source: Source, db, db_path: str, server: ReplayServer | None,
-           clock: Clock) -> _Child:
+           clock: Clock) -> tuple[int, _Child | None]:
     run_id = store.start_run(db, source.slug, iso(clock()), pid=os.getpid())  # alive until the child's is set
     cmd = [sys.executable, "-m", "pipeline.crawlproc", "--config", config.path, "--source", source.slug,
            "--db", str(db_path), "--run-id", str(run_id)]
@@ -109,10 +134,16 @@ def _spawn(config: Config, source: Source, db, db_path: str, server: ReplayServe
         cmd += ["--replay-address", server.address]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),
                                                         os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen(cmd, env=env)
+    try:
+        # its own session: a Ctrl-C in the terminal reaches the runner, which stops crawls gracefully
+        proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    except OSError as exc:
+        log.error("%s: cannot start the crawl process: %s", source.slug, exc)
+        store.close_open_run(db, run_id, "failed", f"cannot start the crawl process: {exc}", iso(clock()))
+        return run_id, None
     store.set_run_pid(db, run_id, proc.pid)
     log.info("crawling %s (run %d, pid %d)", source.slug, run_id, proc.pid)
-    return _Child(source, run_id, proc, time.monotonic() + config.crawl.timeout_seconds)
+    return run_id, _Child(source, run_id, proc, time.monotonic() + config.crawl.timeout_seconds)
 
 
 def _reap(child: _Child, db, clock: Clock) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
@@ -246,5 +247,9 @@ def match_pending(db) -> dict[str, int]:
     return {"matched": len(pending), "stories": len(groups)}
 
 
+_MATCHING = threading.Lock()  # the scheduler's jobs are threads: one matches at a time
+
+
 def after_runs_step(config, db, run_ids, clock) -> None:  # noqa: ARG001 - the runner's step signature
-    match_pending(db)
+    with _MATCHING:
+        match_pending(db)

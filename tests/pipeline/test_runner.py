@@ -1,0 +1,48 @@
+"""The runner: a crawl process that cannot start, and Ctrl-C during a crawl."""
+
+import json
+import shutil
+
+import pytest
+
+import pipeline.runner as runner
+from pipeline.config import load_config
+from tests.support import CONFIG, FIXTURES, query
+
+
+def test_a_crawl_process_that_cannot_start_is_a_failed_run(tmp_path, monkeypatch):
+    def no_process(*args, **kwargs):
+        raise OSError("no such interpreter")
+
+    monkeypatch.setattr(runner.subprocess, "Popen", no_process)
+    config = load_config(CONFIG)
+    runs = runner.crawl_sources(config, [config.source("csprp_govuk")], str(tmp_path / "x.db"))
+    assert [(r["status"], r["message"]) for r in runs] == [
+        ("failed", "cannot start the crawl process: no such interpreter")]
+
+
+@pytest.mark.e2e
+def test_ctrl_c_stops_crawls_and_closes_their_runs(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    shutil.copytree(FIXTURES / "csprp_govuk", site)
+    manifest = json.loads((site / "manifest.json").read_text())
+    for url in manifest:
+        if "start=20" in url:
+            manifest[url]["delay"] = 60
+    (site / "manifest.json").write_text(json.dumps(manifest))
+    config = load_config(CONFIG)
+    config = config.model_copy(update={"crawl": config.crawl.model_copy(update={"kill_grace_seconds": 2})})
+    real_sleep, calls = runner.time.sleep, {"n": 0}
+
+    def sleep_then_interrupt(seconds):
+        calls["n"] += 1
+        if calls["n"] == 80:  # about four seconds into the crawl: the slow page is being waited for
+            raise KeyboardInterrupt
+        real_sleep(seconds)
+
+    monkeypatch.setattr(runner.time, "sleep", sleep_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        runner.crawl_sources(config, [config.source("csprp_govuk")], str(tmp_path / "x.db"), replay=[str(site)])
+    run = query(tmp_path / "x.db", "select * from runs")[0]
+    assert run["status"] == "interrupted" and run["finished_at"]
+    assert query(tmp_path / "x.db", "pragma integrity_check")[0]["integrity_check"] == "ok"
