@@ -380,7 +380,8 @@ def digest(since: str, until: str | None, fmt: str, out: str | None, db: str | N
     config = _config(config_path, db)
     database = _existing_db(config)
     period = parse_period(since, until, clock.system_clock(), open_end=False)
-    text = render_digest(stories_between(database, period.filters()), organisations(config), period, fmt)
+    stories = stories_between(database, period.filters(coarse_found_since=True))
+    text = render_digest(stories, organisations(config), period, fmt)
     with output(out, sys.stdout.buffer) as stream:
         stream.write(text)
 

@@ -39,6 +39,9 @@ class Filters:
     content_types: tuple[str, ...] = ()
     since: tuple[str, str] | None = None
     until: tuple[str, str] | None = None
+    # For digests: a publication dated only by month or year overlaps many periods; it counts only in
+    # those that began before the pipeline first found it, so that it is news once, not every week.
+    coarse_found_since: bool = False
 
     def where(self, p: str = "p") -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -53,6 +56,9 @@ class Filters:
             clauses.append(f"(case when length({p}.published_at) > 10 then {p}.published_at >= ? "
                            f"else {p}.published_at >= substr(?, 1, length({p}.published_at)) end)")
             params += self.since
+            if self.coarse_found_since:
+                clauses.append(f"(length({p}.published_at) >= 10 or {p}.first_seen_at >= ?)")
+                params.append(self.since[0])
         if self.until:
             clauses.append(f"(case when length({p}.published_at) > 10 then {p}.published_at < ? "
                            f"else {p}.published_at <= substr(?, 1, length({p}.published_at)) end)")

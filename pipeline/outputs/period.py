@@ -24,10 +24,12 @@ class Period:
     start: datetime | None = None
     end: datetime | None = None
 
-    def filters(self, sources: tuple[str, ...] = (), content_types: tuple[str, ...] = ()) -> Filters:
+    def filters(self, sources: tuple[str, ...] = (), content_types: tuple[str, ...] = (),
+                coarse_found_since: bool = False) -> Filters:
         return Filters(
             sources=sources,
             content_types=content_types,
+            coarse_found_since=coarse_found_since,
             since=(iso(self.start), uk_date(self.start).isoformat()) if self.start else None,
             until=(iso(self.end), uk_date(self.end - timedelta(seconds=1)).isoformat()) if self.end else None,
         )

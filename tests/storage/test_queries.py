@@ -229,3 +229,13 @@ def test_monthly_counts_use_uk_months(db):
     assert counts[("2025-01", "nspcc_learning")] == 2
     assert counts[("2024", "csprp_govuk")] == 1 and counts[(None, "csprp_govuk")] == 1
     assert sum(counts.values()) == db.execute("select count(*) from publications").fetchone()[0]
+
+
+def test_a_month_dated_publication_is_digest_news_once(db):
+    """It overlaps every week of its month; a digest counts it only if found since the period began."""
+    later_week = {"since": "2025-01-08", "until": "2025-01-14"}
+    assert IDS["month"] in {p for s in stories_between(db, period(**later_week)) for p in s.matched}
+    digest_filters = period(**later_week, coarse_found_since=True)
+    assert IDS["month"] not in {p for s in stories_between(db, digest_filters) for p in s.matched}
+    this_week = period(since="7d", coarse_found_since=True)  # first found on 7 January: this week's news
+    assert IDS["month"] in {p for s in stories_between(db, this_week) for p in s.matched}
