@@ -48,19 +48,19 @@ def extract(html: str, url: str, *, with_body: bool = True) -> Extracted:
     result = Extracted()
     for name, finders in (
         ("title", (("json-ld", lambda: _ld(objects, "headline", "name")),
-                   ("og:title", lambda: _meta(sel, "og:title")),
+                   ("og:title", lambda: meta_content(sel, "og:title")),
                    ("h1", lambda: _h1(sel)),
-                   ("twitter:title", lambda: _meta(sel, "twitter:title")),
+                   ("twitter:title", lambda: meta_content(sel, "twitter:title")),
                    ("title", lambda: _title_tag(sel)))),
         ("published", (("json-ld", lambda: _ld(objects, "datePublished", "dateCreated")),
-                       ("meta", lambda: _meta(sel, *PUBLISHED_META)),
+                       ("meta", lambda: meta_content(sel, *PUBLISHED_META)),
                        ("time", lambda: _time(sel)),
                        ("htmldate", lambda: _htmldate(html, url)))),
         ("updated", (("json-ld", lambda: _ld(objects, "dateModified")),
-                     ("meta", lambda: _meta(sel, *UPDATED_META)))),
+                     ("meta", lambda: meta_content(sel, *UPDATED_META)))),
         ("summary", (("json-ld", lambda: _ld(objects, "description")),
-                     ("og:description", lambda: _meta(sel, "og:description")),
-                     ("meta", lambda: _meta(sel, "description", "twitter:description")))),
+                     ("og:description", lambda: meta_content(sel, "og:description")),
+                     ("meta", lambda: meta_content(sel, "description", "twitter:description")))),
         ("source_type", (("json-ld", lambda: _ld_type(objects)),)),
         ("language", (("html", lambda: _language(sel)),)),
         ("body_text", (("trafilatura", lambda: _main_text(html, url) if with_body else ""),)),
@@ -125,7 +125,9 @@ def _ld_type(objects: list[dict[str, Any]]) -> str:
     return next((t for o in objects if _rank(o) == 0 for t in _types(o)), "")
 
 
-def _meta(sel: Selector, *names: str) -> str:
+def meta_content(sel: Selector, *names: str) -> str:
+    """The first non-empty ``<meta>`` content among ``names`` (property, name or itemprop); shared with the
+    HTML spiders."""
     for name in names:
         value = sel.xpath("//meta[@property=$n or @name=$n or @itemprop=$n]/@content", n=name).get()
         if value and value.strip():
@@ -155,7 +157,7 @@ def _time(sel: Selector) -> str:
 
 
 def _language(sel: Selector) -> str:
-    lang = sel.xpath("/html/@lang").get() or _meta(sel, "og:locale")
+    lang = sel.xpath("/html/@lang").get() or meta_content(sel, "og:locale")
     return re.split(r"[-_]", lang.strip().lower())[0] if lang and lang.strip() else ""
 
 

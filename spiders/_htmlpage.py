@@ -13,6 +13,8 @@ import lxml.html
 from scrapy.http import Response
 from scrapy.selector import Selector
 
+from pipeline.extract import meta_content as meta  # noqa: F401 - one implementation, used as htmlpage.meta
+
 LABELS = re.compile(r"\b(?:Last updated|Updated|Published|Topics|Tags)\s*:", re.I)
 LABEL_START = re.compile(r"^\s*(?:Last updated|Updated|Published|Topics|Tags)\s*:", re.I)
 DATE = re.compile(r"\d{4}-\d\d-\d\d(?:T[\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?|\d{1,2}(?:st|nd|rd|th)?\s+[A-Za-z]{3,9}\.?,?"
@@ -37,14 +39,6 @@ def main_h1(sel: Selector) -> Selector | None:
     found = sel.xpath("(//main//h1|//article//h1|//*[@role='main']//h1)[normalize-space()]") \
         or sel.xpath("//h1[normalize-space()]")
     return found[0] if found else None
-
-
-def meta(sel: Selector, *names: str) -> str:
-    for name in names:
-        value = sel.xpath("//meta[@property=$n or @name=$n]/@content", n=name).get()
-        if value and value.strip():
-            return " ".join(value.split())
-    return ""
 
 
 def jsonld(sel: Selector, key: str) -> str:

@@ -26,6 +26,7 @@ from scrapy.http import Response
 from scrapy.selector import Selector
 from w3lib.html import remove_tags
 
+from pipeline.extract import meta_content
 from pipeline.normalise import LONDON, canonical_url, parse_date
 from pipeline.schema import RawItem
 from spiders._base import SourceSpider
@@ -452,11 +453,7 @@ class WordPressSpider(SourceSpider):
 
     @staticmethod
     def meta(response: Response, *names: str) -> str:
-        for name in names:
-            value = response.xpath(f"//meta[@property='{name}' or @name='{name}']/@content").get()
-            if value and value.strip():
-                return " ".join(value.split())
-        return ""
+        return meta_content(response, *names)
 
     def html_date(self, response: Response, main: Selector, which: str) -> str:
         """Meta tags, then JSON-LD, then the visible label ("Published 2 February 2024")."""

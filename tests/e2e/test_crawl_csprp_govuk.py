@@ -119,25 +119,3 @@ def test_dead_run_is_closed_as_interrupted_by_next_crawl(tmp_path):
     runs = query(db, "select id, status, finished_at, message from runs order by id")
     assert runs[0]["id"] == dead and runs[0]["status"] == "interrupted" and runs[0]["finished_at"]
     assert runs[1]["status"] == "ok"
-
-
-def test_crawl_over_its_time_limit_is_ended_and_failed(tmp_path):
-    site = tmp_path / "site"
-    shutil.copytree(SITE, site)
-    manifest = json.loads((site / "manifest.json").read_text())
-    page2 = next(u for u in manifest if "start=20" in u)
-    manifest[page2]["delay"] = 60
-    (site / "manifest.json").write_text(json.dumps(manifest))
-    config = yaml.safe_load(CONFIG.read_text())
-    config["crawl"].update(timeout_seconds=4, kill_grace_seconds=2)
-    config["politeness"]["download_timeout"] = 120
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    db = tmp_path / "x.db"
-    result = run_cli("crawl", "--source", "csprp_govuk", "--replay", str(site), "--db", str(db),
-                     "--config", str(tmp_path / "config.yaml"))
-    assert result.exit_code == 1
-    run = query(db, "select * from runs")[0]
-    assert run["status"] == "failed" and run["message"].startswith("timed out after 4 s")
-    assert run["items"] == query(db, "select count(*) n from publications")[0]["n"] > 0, \
-        "what was fetched before the limit is kept"
-    assert query(db, "pragma integrity_check")[0]["integrity_check"] == "ok"

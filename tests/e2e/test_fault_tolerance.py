@@ -85,7 +85,7 @@ def test_one_failing_source_never_stops_the_others(tmp_path):
     assert query(db, "select count(*) n from publications where source = 'nspcc_learning'")[0]["n"] > 0
 
 
-def test_a_crawl_killed_mid_run_is_recovered_by_the_next(tmp_path):
+def test_a_crawl_killed_at_its_time_limit_is_recovered_by_the_next(tmp_path):
     site = tmp_path / "site"
     shutil.copytree(GOVUK, site)
     manifest = json.loads((site / "manifest.json").read_text())
@@ -99,8 +99,10 @@ def test_a_crawl_killed_mid_run_is_recovered_by_the_next(tmp_path):
     db = tmp_path / "x.db"
     assert crawl(db, "csprp_govuk", replay=(site,), config=tmp_path / "config.yaml").exit_code == 1
     assert query(db, "pragma integrity_check")[0]["integrity_check"] == "ok"
+    run = query(db, "select * from runs")[0]
+    assert run["status"] == "failed" and run["message"].startswith("timed out after 4 s")
     kept = query(db, "select count(*) n from publications")[0]["n"]
-    assert 0 < kept < 22
+    assert 0 < kept < 22 and run["items"] == kept, "what was fetched before the limit is kept"
     result = crawl(db, "csprp_govuk")
     assert result.exit_code == 0, result.output
     assert query(db, "select count(*) n from publications")[0]["n"] == 22
