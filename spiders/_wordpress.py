@@ -121,6 +121,7 @@ class WordPressSpider(SourceSpider):
     def shut(self, response: Response) -> str:
         """Why a probed door is shut ('' when open); statuses other than 401/403/404/410 are errors."""
         if response.status in SHUT:
+            self.expected_status(response)  # a door switched off is an answer, not an HTTP failure
             return f"HTTP {response.status}"
         if response.status >= 300:
             self.record_error(response.url, f"HTTP {response.status}")
@@ -201,6 +202,7 @@ class WordPressSpider(SourceSpider):
             yield from self.first_page_done("rest", response, reason, recorded=response.status not in SHUT)
             return
         if response.status == 400:
+            self.expected_status(response)
             return
         posts = self.load_json(response)
         if posts is not None and not isinstance(posts, list):
@@ -312,6 +314,7 @@ class WordPressSpider(SourceSpider):
 
     def parse_feed(self, response: Response, post_type: str, page: int) -> Iterator[Any]:
         if page > 1 and response.status == 404:
+            self.expected_status(response)
             return
         channel, problem, recorded = self.feed_channel(response)
         if page == 1:

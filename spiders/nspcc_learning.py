@@ -72,6 +72,8 @@ class NspccLearningSpider(SourceSpider):
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         entries = self._sitemap_entries(response) if response.status == 200 else []
+        if response.status in (404, 410):
+            self.expected_status(response)  # no sitemap: the listings are the way in
         if not entries:
             yield from self.listings(f"no sitemap listing articles at {response.url} (HTTP {response.status})")
             return

@@ -403,3 +403,14 @@ def test_panel_site_crawl_twice_then_a_listing_date_moves(tmp_path, servers):
         f"{PANEL}/publications/", PANEL_ANNUAL, f"{PANEL}/publications/page/2/"])
     row = query(db, "select * from publications where url = ?", (PANEL_ANNUAL,))[0]
     assert (row["version"], row["updated_at"]) == (2, "2025-03-03")
+
+
+@pytest.mark.e2e
+def test_probes_of_doors_a_site_does_not_have_are_not_http_failures(tmp_path):
+    """The Panel's site has no REST API and no feed: their 404s are answers, not failures."""
+    db = tmp_path / "x.db"
+    run_cli("crawl", "--source", "csprp_panel_site", "--replay", str(FIXTURES / "csprp_panel_site"),
+            "--db", str(db), "--config", str(CONFIG))
+    run = query(db, "select * from runs")[0]
+    assert run["status"] == "ok" and json.loads(run["http_errors"]) == {}
+    assert json.loads(run["stats"])["sgn/expected_status/404"] >= 2
