@@ -113,6 +113,12 @@ def set_clusters(db: Database, groups: list[list[str]], rebuild: bool = False) -
         _refresh_clusters(db, used)
 
 
+# A date given only as a year or a month could be its last day: a member dated to the day within it is
+# taken as the earlier (an NSPCC summary "2024" does not precede the Panel's review of 26 November 2024).
+_LATEST_POSSIBLE = ("case length(published_at) when 4 then published_at || '-12-99' "
+                    "when 7 then published_at || '-99' else published_at end")
+
+
 def _refresh_clusters(db: Database, ids: set[int]) -> None:
     """A cluster's title is its earliest member's; delete clusters left with fewer than two members."""
     db.execute("delete from clusters where id not in (select cluster_id from publications "
@@ -122,7 +128,7 @@ def _refresh_clusters(db: Database, ids: set[int]) -> None:
         first = list(db.query(
             "select title, published_at, (select count(*) from publications where cluster_id = :c) as size "
             "from publications where cluster_id = :c "
-            "order by published_at is null, published_at, first_seen_at, id limit 1", {"c": cluster_id}))
+            f"order by published_at is null, {_LATEST_POSSIBLE}, first_seen_at, id limit 1", {"c": cluster_id}))
         if first:
             db.execute("update clusters set title = ?, first_published_at = ?, size = ? where id = ?",
                        [first[0]["title"], first[0]["published_at"], first[0]["size"], cluster_id])

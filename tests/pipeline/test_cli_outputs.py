@@ -145,7 +145,7 @@ def test_feed_to_a_file(db, tmp_path):
     feed = feedparser.parse(out.read_bytes())
     assert not feed.bozo and len(feed.entries) == 3
     assert feed.entries[0].title == "Child safeguarding incidents"
-    assert [a.name for a in feed.entries[0].authors] == ["Child Safeguarding Practice Review Panel", "NSPCC"]
+    assert [a.name for a in feed.entries[0].authors] == ["Child Safeguarding Practice Review Panel", "NSPCC Learning"]
     assert any(link.rel == "self" and link.href == "https://example.org/feed.atom" for link in feed.feed.links)
     assert cli(db, "feed", "--limit", "3").stdout.encode("utf-8") == out.read_bytes().replace(
         b'  <link href="https://example.org/feed.atom" rel="self"/>\n', b"")  # stdout: the same feed
@@ -164,7 +164,7 @@ def test_digest_of_the_last_7_days_in_markdown(db):
     assert text.startswith("# Safeguarding digest: 01 January 2025 to 08 January 2025\n\n"
                            "2 stories from 2 sources, published 01 January 2025 to 08 January 2025.")
     assert "## Child safeguarding incidents\n\n" in text and "## Podcast: online safety\n\n" in text
-    assert "Source: NSPCC · Date published: 06 January 2025" in text
+    assert "Source: NSPCC Learning · Date published: 06 January 2025" in text
     assert r"Read more on Child Safeguarding Practice Review Panel: [Annual report \<script\>" in text
 
 

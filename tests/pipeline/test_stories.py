@@ -167,3 +167,12 @@ def test_band_keys_are_stable_integers():
     keys = stories.band_keys(stories.signatures([doc]))
     assert keys == stories.band_keys(stories.signatures([doc]))
     assert len(keys[0]) == stories.BANDS and all(-(2**63) <= k < 2**63 for k in keys[0])
+
+
+def test_a_year_dated_member_does_not_take_the_title_from_a_day_dated_one(db):
+    summary = dict(source="nspcc_learning", url="https://learning.nspcc.org.uk/research-resources/2024/summary",
+                   title="Summary of the national review", published="2024", links=[REVIEW["url"]])
+    add(db, REVIEW, summary)
+    stories.match_pending(db)
+    assert db.execute("select title, first_published_at from clusters").fetchone() == (
+        REVIEW["title"], "2024-11-26")
