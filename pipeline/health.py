@@ -106,6 +106,16 @@ def http_failures(ctx: Context) -> Verdict:
             f"{ctx.settings.max_http_failure_rate:.0%}): {detail}")
 
 
+def fallback_used(ctx: Context) -> Verdict:
+    """Pages whose title or date the source's own parsing no longer finds (the generic extractor filled
+    them): the first sign of a redesign, before items are lost."""
+    pages = json.loads(ctx.run.get("stats") or "{}").get("sgn/fallback_used", 0)
+    if not pages:
+        return False
+    return (f"the generic extractor filled the title or date of {pages} page(s) in run {ctx.run['id']}: "
+            f"the site's markup may have changed (see the crawl log for the URLs)")
+
+
 def _coverage_rule(column: str, label: str) -> Rule:
     def rule(ctx: Context) -> Verdict:
         share = ctx.run.get(column)
@@ -130,6 +140,7 @@ RULES: dict[str, Rule] = {
     "http_errors": http_failures,
     "low_date_coverage": _coverage_rule("date_coverage", "a publication date"),
     "low_summary_coverage": _coverage_rule("summary_coverage", "a summary"),
+    "fallback_used": fallback_used,
 }
 
 

@@ -48,14 +48,15 @@ def pub(n: int, summary: str = "A summary", published: str = "2026-01-05", **kw:
 
 
 def add_run(db, at: datetime, status: str = "ok", items: int = 10, unchanged: int = 0, pages: int | None = None,
-            http: dict | None = None, full: bool = True, pubs: list | None = None, message: str = "") -> int:
+            http: dict | None = None, full: bool = True, pubs: list | None = None, message: str = "",
+            stats: dict | None = None) -> int:
     """A finished run as the crawl process leaves it; ``pubs`` are stored (seen) during the run."""
     run_id = start_run(db, SLUG, iso(at), pid=None)
     if pubs:
         store_batch(db, pubs, iso(at + timedelta(seconds=30)))
     update_run(db, run_id, status=status, finished_at=iso(at + timedelta(minutes=1)), items=items,
                unchanged=unchanged, pages=items + 1 if pages is None else pages, http_errors=http or {},
-               stats=json.dumps({"sgn/full_walk": int(full)}), message=message)
+               stats=json.dumps({"sgn/full_walk": int(full), **(stats or {})}), message=message)
     return run_id
 
 

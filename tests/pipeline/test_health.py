@@ -207,3 +207,12 @@ def test_one_open_alert_per_source_and_kind_is_enforced_by_the_database(tmp_path
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("insert into alerts (source, kind, message, raised_at) values ('s', 'k', 'm2', 't')")
     assert query(tmp_path / "h.db", "pragma integrity_check")[0]["integrity_check"] == "ok"
+
+
+def test_fallback_extraction_raises_and_a_clean_run_resolves(config, db):
+    run_id, verdicts = run_and_judge(config, db, 0, stats={"sgn/fallback_used": 3})
+    assert verdicts["fallback_used"].startswith(f"the generic extractor filled the title or date of 3 page(s) in run "
+                                                f"{run_id}")
+    assert open_kinds(db) == ["fallback_used"]
+    _, verdicts = run_and_judge(config, db, 1)
+    assert verdicts["fallback_used"] is False and open_kinds(db) == []
