@@ -1,0 +1,217 @@
+"""Crawl overhead: the full pipeline against a bare Scrapy spider on the same pages, in the same run.
+
+    python benchmarks/crawl_overhead.py [--publications 5000] [--sources csprp_govuk iwf] [--repeat 1]
+                                        [--smoke] [--strict] [--workdir DIR]
+
+For each source shape, a synthetic recorded site (benchmarks/synthetic.py) is served by one replay server,
+and crawled twice:
+
+- **pipeline**: the production crawl process, ``python -m pipeline.crawlproc`` exactly as
+  ``crawl_sources`` spawns it (the source's spider, parsing, normalising, in-run de-duplication and storing
+  in batched transactions into a fresh database);
+- **bare**: a spider that requests the very URLs the pipeline requested, in the same order, and does
+  nothing with the responses: the same Scrapy settings (``pipeline.crawlproc.scrapy_settings``, with its
+  middlewares) but no item pipeline.
+
+Throughput is pages per second of the crawl process's whole life (start to exit, robots.txt not counted);
+the figure is pipeline / bare, target at least 0.75. Story matching and health checks, which
+``crawl_sources`` runs after the crawl processes, are not part of it (benchmarks/clustering.py times them).
+With ``--repeat N`` the two alternate N times and the fastest of each counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import synthetic  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    ROOT,
+    Report,
+    bench_config,
+    child_output_to,
+    parser,
+    query,
+    replay_note,
+    workdir,
+)
+
+TARGET = 0.75
+
+
+@dataclass
+class Crawl:
+    seconds: float
+    pages: int
+    cpu: float  # user + system seconds of the crawl process
+    span: float  # first to last request the server saw
+    urls: list[str]
+
+    @property
+    def rate(self) -> float:
+        return self.pages / self.seconds if self.seconds else 0.0
+
+
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(cmd: list[str], server, log: Path) -> tuple[Crawl, str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    before, cpu = len(server.hits), _child_cpu()
+    with open(log, "ab") as err:
+        started = time.monotonic()
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, env=env, cwd=ROOT, check=False)
+        seconds = time.monotonic() - started
+    if proc.returncode:
+        raise SystemExit(f"crawl process failed ({proc.returncode}): {' '.join(cmd)}; see {log}")
+    hits = [h for h in server.hits[before:] if not h.url.endswith("/robots.txt")]
+    span = hits[-1].at - hits[0].at if len(hits) > 1 else 0.0
+    return Crawl(seconds, len(hits), _child_cpu() - cpu, span, [h.url for h in hits]), proc.stdout.decode()
+
+
+def pipeline_crawl(config_path: Path, slug: str, db: Path, server, log: Path,
+                   profile: Path | None = None) -> tuple[Crawl, dict]:
+    from pipeline.clock import iso, system_clock
+    from storage import db as store
+
+    database = store.open_db(db)
+    run_id = store.start_run(database, slug, iso(system_clock()), pid=os.getpid())
+    database.close()
+    profiling = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    cmd = [sys.executable, *profiling, "-m", "pipeline.crawlproc", "--config", str(config_path), "--source", slug,
+           "--db", str(db), "--run-id", str(run_id), "--replay-address", server.address]
+    result, _ = _timed(cmd, server, log)
+    cols = ("status", "pages", "items", "new", "errors", "message")
+    row = dict(zip(cols, query(db, f"select {', '.join(cols)} from runs where id = ?", (run_id,))[0], strict=True))
+    return result, row
+
+
+def bare_crawl(config_path: Path, slug: str, db: Path, server, urls: list[str], log: Path) -> tuple[Crawl, dict]:
+    urls_file = db.with_suffix(".urls.json")
+    urls_file.write_text(json.dumps(urls), encoding="utf-8")
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--bare-child", "--config", str(config_path),
+           "--source", slug, "--db", str(db), "--replay-address", server.address, "--urls-file", str(urls_file)]
+    result, out = _timed(cmd, server, log)
+    return result, json.loads(out.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- the bare crawl process
+
+
+def bare_child(argv: list[str]) -> int:
+    """Download the URLs through the production settings without an item pipeline; print the stats."""
+    import argparse
+
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    from pipeline.config import load_config
+    from pipeline.crawlproc import scrapy_settings
+
+    p = argparse.ArgumentParser()
+    for name in ("--config", "--source", "--db", "--replay-address", "--urls-file"):
+        p.add_argument(name, required=True)
+    args = p.parse_args(argv)
+    config = load_config(args.config, db_override=args.db)
+    source = config.source(args.source)
+    urls = json.loads(Path(args.urls_file).read_text(encoding="utf-8"))
+
+    class BareSpider(scrapy.Spider):
+        name = "bare"
+
+        async def start(self):
+            for url in urls:
+                yield scrapy.Request(url, callback=self.ignore, errback=self.ignore)
+
+        def ignore(self, _response_or_failure):
+            return None
+
+    settings = scrapy_settings(config, source, args.db, 0, args.replay_address, full_walk=True)
+    settings["ITEM_PIPELINES"] = {}
+    process = CrawlerProcess(settings, install_root_handler=True)
+    crawler = process.create_crawler(BareSpider)
+    process.crawl(crawler, allowed_domains=list(source.allowed_domains))
+    process.start()
+    stats = crawler.stats.get_stats()
+    print(json.dumps({k: v for k, v in stats.items() if isinstance(v, int | float)}))
+    return 0
+
+
+# ---------------------------------------------------------------- the comparison
+
+
+def show_profile(report: Report, slug: str, config_path: Path, work: Path, server) -> None:
+    """Where the pipeline's crawl process spends its time (cProfile; slower than the timed runs)."""
+    import io
+    import pstats
+
+    out = work / f"{slug}.prof"
+    pipeline_crawl(config_path, slug, work / f"{slug}-profile.db", server, work / f"crawl-overhead-{slug}.log", out)
+    for order in ("tottime", "cumulative"):
+        text = io.StringIO()
+        pstats.Stats(str(out), stream=text).sort_stats(order).print_stats(30)
+        report.note(f"{slug}: profile of the pipeline crawl process by {order}:\n" + text.getvalue())
+
+
+def compare(report: Report, slug: str, config_path: Path, work: Path, server, repeat: int) -> None:
+    log = work / f"crawl-overhead-{slug}.log"
+    pipes, bares = [], []
+    for attempt in range(repeat):
+        pipe, run = pipeline_crawl(config_path, slug, work / f"{slug}-pipeline-{attempt}.db", server, log)
+        bare, stats = bare_crawl(config_path, slug, work / f"{slug}-bare-{attempt}.db", server, pipe.urls, log)
+        pipes.append(pipe)
+        bares.append(bare)
+        report.note(f"{slug} #{attempt + 1}: pipeline {pipe.pages} pages in {pipe.seconds:.1f} s ({pipe.rate:.0f}/s, "
+                    f"CPU {1000 * pipe.cpu / max(pipe.pages, 1):.1f} ms/page), run {run['status']}, {run['items']} "
+                    f"items, {run['new']} new, {run['errors']} errors; bare {bare.pages} pages in {bare.seconds:.1f} s "
+                    f"({bare.rate:.0f}/s, CPU {1000 * bare.cpu / max(bare.pages, 1):.1f} ms/page)")
+        if run["status"] != "ok" or stats.get("item_scraped_count"):
+            report.note(f"  pipeline run message: {run['message']!r}")
+    pipe, bare = min(pipes, key=lambda c: c.seconds), min(bares, key=lambda c: c.seconds)
+    report.note(f"{slug}: from first to last request only (no process start-up): pipeline "
+                f"{pipe.pages / max(pipe.span, 1e-9):.0f}/s, bare {bare.pages / max(bare.span, 1e-9):.0f}/s, ratio "
+                f"{(pipe.pages / max(pipe.span, 1e-9)) / max(bare.pages / max(bare.span, 1e-9), 1e-9):.2f}")
+    report.figure(f"{slug}: throughput pipeline / bare ({pipe.rate:.0f} / {bare.rate:.0f} pages/s)",
+                  pipe.rate / bare.rate if bare.rate else 0.0, ">=", TARGET)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--bare-child"]:
+        return bare_child(argv[1:])
+    p = parser(__doc__)
+    p.add_argument("--publications", type=int, default=5000, help="per source (default 5000)")
+    p.add_argument("--sources", nargs="+", default=list(synthetic.SHAPES), choices=synthetic.SHAPES)
+    p.add_argument("--repeat", type=int, default=1, help="alternate pipeline and bare N times; fastest counts")
+    p.add_argument("--profile", action="store_true", help="then profile the pipeline's crawl process (cProfile)")
+    args = p.parse_args(argv)
+    n = 40 if args.smoke else args.publications
+    report = Report("crawl overhead: full pipeline vs bare Scrapy spider (benchmarks/crawl_overhead.py)", args.smoke)
+    from pipeline.replay import ReplayServer
+
+    with workdir(args.workdir) as work:
+        sites = {s: synthetic.build(work / "sites", s, n) for s in args.sources}
+        config_path = bench_config(work, work / "unused.db", {s: site.options for s, site in sites.items()})
+        report.note(f"{n} publications per source; sites: "
+                    + ", ".join(f"{s} {site.pages} pages" for s, site in sites.items())
+                    + f"; crawl logs in {work} (INFO, as in production); {replay_note()}")
+        with child_output_to(work / "replay-server.log"), ReplayServer([s.folder for s in sites.values()]) as server:
+            for slug in sites:
+                compare(report, slug, config_path, work, server, max(1, args.repeat))
+                if args.profile:
+                    show_profile(report, slug, config_path, work, server)
+    return report.finish(args.strict)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Each benchmark script's smoke mode runs (tiny sizes, a few seconds), so that the scripts keep working.
+
+The figures themselves are measured by running the scripts at full size (README, "Performance"), never by
+timed tests: in smoke mode timing targets are printed but not judged. Counts that do not depend on timing
+(no new version after an unchanged re-crawl, exactly the changed publications versioned) are judged, and
+``--strict`` makes a miss fail the script.
+"""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import ROOT
+
+BENCH = ROOT / "benchmarks"
+FIGURE = re.compile(r"^\s+.+\s(target [<>=]+ [\d.]+)\s.*\s(MET|NOT MET|smoke)$", re.M)
+
+
+def run(script, *args, timeout=120):
+    proc = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def figures(out):
+    return FIGURE.findall(out)
+
+
+def assert_report(out, script):
+    assert f"benchmarks/{script}" in out
+    assert re.search(r"machine: \d+ CPUs \(nproc\), [\d.]+ GiB RAM, Python 3\.\d+", out), out
+    assert re.search(r"date: +\d{4}-\d\d-\d\d \d\d:\d\d UTC", out), out
+    assert figures(out), out
+
+
+def test_synthetic_sites_are_deterministic_and_replayable(tmp_path):
+    from benchmarks import synthetic
+    from pipeline.replay import load_manifests
+
+    first = synthetic.build(tmp_path / "a", "iwf", 30)
+    again = synthetic.build(tmp_path / "b", "iwf", 30)
+    entries = load_manifests([first.folder])
+    assert len(entries) == first.pages + 1 and len(first.publication_urls) == 30
+    assert (first.folder / "manifest.json").read_text() == (again.folder / "manifest.json").read_text()
+    article = entries[first.publication_urls[0].lower()].body().decode()
+    assert re.search(r"Published:  [A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4}", article)
+    assert len(re.sub(r"<[^>]+>", " ", article.split('class="rich-text"')[1].split("</div>")[0]).split()) >= 150
+
+    changed = synthetic.build(tmp_path / "a", "iwf", 30, change=0.1)
+    assert len(changed.changed_urls) == 3
+    manifest = json.loads((changed.folder / "manifest.json").read_text())
+    before = json.loads((again.folder / "manifest.json").read_text())
+    differing = {u for u in manifest if manifest[u]["headers"].get("ETag") != before[u]["headers"].get("ETag")}
+    assert set(changed.changed_urls) <= differing  # (and the few pages showing them as related articles)
+    assert len(differing) < len(manifest) / 3
+
+
+def test_govuk_shape_has_search_pages_and_content_documents(tmp_path):
+    from benchmarks import synthetic
+
+    site = synthetic.build(tmp_path, "csprp_govuk", 45, page_size=20)
+    manifest = json.loads((site.folder / "manifest.json").read_text())
+    search = [u for u in manifest if "/api/search.json" in u]
+    assert len(search) == 3 and site.pages == 45 + 3
+    first = json.loads((site.folder / manifest[synthetic.govuk_search_url(0, 20)]["file"]).read_text())
+    assert first["total"] == 45 and len(first["results"]) == 20
+    stamps = [r["public_timestamp"] for r in first["results"]]
+    assert stamps == sorted(stamps, reverse=True)
+    doc = json.loads((site.folder / manifest["https://www.gov.uk/api/content" + first["results"][0]["link"]]["file"])
+                     .read_text())
+    assert doc["title"] == first["results"][0]["title"] and len(doc["details"]["body"].split()) >= 150
+
+
+def test_storage_search_smoke():
+    out = run("storage_search.py", "--smoke", "--repeat", "3")
+    assert_report(out, "storage_search.py")
+    assert len(figures(out)) == 5
+
+
+def test_clustering_smoke():
+    out = run("clustering.py", "--smoke")
+    assert_report(out, "clustering.py")
+    assert len(figures(out)) == 4
+    assert "hard-negative pairs wrongly joined: 0 of" in out
+
+
+@pytest.mark.e2e
+def test_crawl_overhead_smoke():
+    out = run("crawl_overhead.py", "--smoke", "--sources", "iwf")
+    assert_report(out, "crawl_overhead.py")
+    assert re.search(r"iwf #1: pipeline (\d+) pages .* run ok, 40 items, 40 new, 0 errors; bare \1 pages", out), out
+
+
+@pytest.mark.e2e
+def test_incremental_smoke_judges_versions():
+    out = run("incremental_crawl.py", "--smoke", "--sources", "csprp_govuk", "--strict")
+    assert_report(out, "incremental_crawl.py")
+    judged = [f for f in figures(out) if f[1] != "smoke"]
+    assert len(judged) == 2 and all(verdict == "MET" for _, verdict in judged), out
+
+
+@pytest.mark.e2e
+def test_memory_smoke():
+    out = run("memory.py", "--smoke", "--sources", "csprp_govuk")
+    assert_report(out, "memory.py")
+    peak = re.search(r"peak RSS of the crawl process, 40 publications\s+(\d+) MB", out)
+    assert peak and 30 < int(peak.group(1)) < 2000, out
