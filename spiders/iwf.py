@@ -102,7 +102,7 @@ class IwfSpider(SourceSpider):
         yield from filter(None, (self.article(url, card) for url, card in cards.items()))
 
     def parse_listing(self, response: Response, section: str, page: int, after_failure: bool) -> Iterator[Request]:
-        new = 0
+        new = fetched = 0
         cards = list(self._cards(response))
         for url, card in cards:
             path = ARTICLE.match(url).group(1).lower()
@@ -110,9 +110,10 @@ class IwfSpider(SourceSpider):
                 self.listed[section].add(path)
                 new += 1
             if request := self.article(url, card):
+                fetched += 1
                 yield request
-        if new and self.only_known([url for url, _ in cards]):
-            self.logger.info("%s listing: page %d holds only stored articles; the walk stops", section, page)
+        if new and not fetched and self.only_known([url for url, _ in cards]):
+            self.logger.info("%s listing: page %d holds only unchanged articles; the walk stops", section, page)
         elif new and page < self.max_pages:
             yield self.listing(section, page + 1)
         elif page == 1:

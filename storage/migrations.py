@@ -171,3 +171,18 @@ def m006_incremental_crawling(db: Database) -> None:
     db["skipped_pages"].create({"url": str, "source": str, "reason": str, "source_date": str, "seen_at": str},
                                pk="url")
     db["skipped_pages"].create_index(["source"])
+
+
+@migrations()
+def m007_fts_update_trigger_on_text_only(db: Database) -> None:
+    """sqlite-utils' update trigger re-indexed a publication's text whenever any column changed: every
+    crawl's ``last_seen_at`` and every ``cluster_id`` rewrote the full-text index. Now only a change of
+    the indexed columns does."""
+    db.execute("drop trigger if exists publications_au")
+    db.execute(
+        "create trigger publications_au after update of title, summary, body_text on publications begin "
+        "insert into publications_fts (publications_fts, rowid, title, summary, body_text) "
+        "values ('delete', old.rowid, old.title, old.summary, old.body_text); "
+        "insert into publications_fts (rowid, title, summary, body_text) "
+        "values (new.rowid, new.title, new.summary, new.body_text); end"
+    )

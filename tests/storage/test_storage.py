@@ -144,3 +144,14 @@ def test_same_publication_through_another_door_keeps_its_row(db):
     assert rows == [{"id": "s:wp-17", "last_seen_at": "2025-01-02T00:00:00Z"}]
     other_source = store_batch(db, [pub(1, source="t")], "2025-01-03T00:00:00Z")
     assert other_source.new == 1, "another source's copy is its own publication"
+
+
+def test_touching_a_publication_does_not_rewrite_its_text_index(db):
+    store_batch(db, [pub(1)], "2025-01-01T00:00:00Z")
+    changes = db.execute("select total_changes()").fetchone()[0]
+    db.execute("update publications set last_seen_at = 'x', cluster_id = 7")
+    # one row updated; the full-text index (whose writes count too) is not touched
+    assert db.execute("select total_changes()").fetchone()[0] - changes == 1
+    store_batch(db, [pub(1, title="Renamed")], "2025-01-02T00:00:00Z")
+    hits = list(db.query("select rowid from publications_fts where publications_fts match 'renamed'"))
+    assert len(hits) == 1
