@@ -2,7 +2,8 @@
 
 Two publications are joined when
 - they hold the same document (the same file URL, or a document title of five words or more that two
-  sources share: the Panel's site and GOV.UK carry the same PDF), or
+  sources share: the Panel's site and GOV.UK carry the same PDF) that few publications hold (a document
+  that many hold, such as a research page every news item links to, names no one story), or
 - one links to the other in another source, and the other is the publication it links to most closely
   (an NSPCC summary linking to the Panel's report on GOV.UK; a page that links to several reports joins
   only the one its title matches best), or
@@ -40,6 +41,8 @@ LINK_TITLE_FLOOR = 0.2  # a link to one of several pages needs at least this muc
 WINDOW_DAYS = 183  # text matches only within half a year; link and document matches have no window
 DOC_TITLE_MIN_WORDS = 5  # "Full report" names nothing; "Child Safeguarding ... annual report 2023 to 2024" does
 MAX_BUCKET = 64  # an LSH bucket this full holds boilerplate, not one story: its pairs are not proposed
+# A document that many publications hold (a research hub every news item links to) names no one story.
+MAX_DOCUMENT_SHARE = 5
 _SEED = 1
 _MIX = np.arange(1, ROWS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
 
@@ -166,7 +169,8 @@ def _index_entries(docs: list[StoryDoc], keys: list[list[int]]) -> list[dict]:
              "doc_keys": d.doc_keys + [f"url:{u}" for u in d.doc_urls]} for d, k in zip(docs, keys, strict=True)]
 
 
-def _edges(docs: dict[str, StoryDoc], focus: Iterable[str], candidates: dict[str, set[str]]) -> _Groups:
+def _edges(docs: dict[str, StoryDoc], focus: Iterable[str], candidates: dict[str, set[str]],
+           hubs: set[str] = frozenset()) -> _Groups:
     """Verified edges between each focus publication and its candidates (ids in ``docs``)."""
     by_url = {d.url: d for d in docs.values()}
     groups = _Groups()
@@ -178,8 +182,8 @@ def _edges(docs: dict[str, StoryDoc], focus: Iterable[str], candidates: dict[str
             other = docs[other_id]
             if other_id == doc_id:
                 continue
-            shared_doc = set(doc.doc_urls) & set(other.doc_urls) or (
-                other.source != doc.source and set(doc.doc_keys) & set(other.doc_keys))
+            shared_doc = {f"url:{u}" for u in doc.doc_urls} & {f"url:{u}" for u in other.doc_urls} - hubs or (
+                other.source != doc.source and set(doc.doc_keys) & set(other.doc_keys) - hubs)
             links_here = other.url in doc.links or doc.url in other.links
             if shared_doc or text_match(doc, other) or (
                     links_here and _is_link_target(docs, by_url, other, doc)):
@@ -212,11 +216,13 @@ def rebuild(db) -> dict[str, int]:
     for d in docs:
         for k in d.doc_keys + [f"url:{u}" for u in d.doc_urls]:
             by_doc[k].append(d.id)
-    for members in by_doc.values():
-        for a, b in combinations(members[:MAX_BUCKET], 2):
-            candidates[a].add(b)
+    hubs = {k for k, members in by_doc.items() if len(members) > MAX_DOCUMENT_SHARE}
+    for key, members in by_doc.items():
+        if key not in hubs:
+            for a, b in combinations(members, 2):
+                candidates[a].add(b)
     by_id = {d.id: d for d in docs}
-    groups = _edges(by_id, by_id, candidates).groups()
+    groups = _edges(by_id, by_id, candidates, hubs).groups()
     store.clear_index(db)
     store.index_entries(db, _index_entries(docs, keys))
     store.set_clusters(db, groups, rebuild=True)
@@ -232,8 +238,10 @@ def match_pending(db) -> dict[str, int]:
     keys = band_keys(signatures(pending))
     store.index_entries(db, _index_entries(pending, keys))
     candidates: dict[str, set[str]] = {}
+    hubs = store.shared_documents(db, {k for d in pending for k in d.doc_keys + [f"url:{u}" for u in d.doc_urls]},
+                                  MAX_DOCUMENT_SHARE)
     for doc, doc_keys in zip(pending, keys, strict=True):
-        doc_index = doc.doc_keys + [f"url:{u}" for u in doc.doc_urls]
+        doc_index = [k for k in doc.doc_keys + [f"url:{u}" for u in doc.doc_urls] if k not in hubs]
         candidates[doc.id] = (store.ids_by_band(db, doc_keys) | store.ids_by_url(db, doc.links)
                               | store.ids_linking_to(db, [doc.url]) | store.ids_by_document(db, doc_index))
     # publications that link to a candidate's neighbours are needed to judge which page a link is about
@@ -241,7 +249,7 @@ def match_pending(db) -> dict[str, int]:
     docs = {r["id"]: to_doc(r) for r in store.load_docs(db, wanted)}
     extra_urls = {u for d in docs.values() for u in d.links} - {d.url for d in docs.values()}
     docs.update({r["id"]: to_doc(r) for r in store.load_docs(db, store.ids_by_url(db, extra_urls))})
-    groups = _edges(docs, [d.id for d in pending], candidates).groups()
+    groups = _edges(docs, [d.id for d in pending], candidates, hubs).groups()
     store.set_clusters(db, groups)
     log.info("stories: %d new or changed publications matched, %d groups touched", len(pending), len(groups))
     return {"matched": len(pending), "stories": len(groups)}

@@ -84,6 +84,16 @@ def ids_linking_to(db: Database, urls: Iterable[str]) -> set[str]:
     return _lookup(db, "select distinct publication_id from story_links where url in ({marks})", urls)
 
 
+def shared_documents(db: Database, keys: Iterable[str], more_than: int) -> set[str]:
+    """Document keys held by more than ``more_than`` publications."""
+    found: set[str] = set()
+    for part in _chunks(sorted(set(keys))):
+        found.update(r[0] for r in db.execute(
+            f"select key from story_documents where key in ({','.join('?' * len(part))}) "
+            "group by key having count(distinct publication_id) > ?", [*part, more_than]))
+    return found
+
+
 def ids_by_document(db: Database, keys: Iterable[str]) -> set[str]:
     return _lookup(db, "select distinct publication_id from story_documents where key in ({marks})", keys)
 

@@ -176,3 +176,20 @@ def test_a_year_dated_member_does_not_take_the_title_from_a_day_dated_one(db):
     stories.match_pending(db)
     assert db.execute("select title, first_published_at from clusters").fetchone() == (
         REVIEW["title"], "2024-11-26")
+
+
+@pytest.mark.parametrize("incremental", [True, False], ids=["incremental", "rebuild"])
+def test_a_document_everything_links_to_joins_nothing(db, incremental):
+    hub = "https://www.iwf.org.uk/about-us/why-we-exist/our-research/annual-report/"
+    news = [dict(source="iwf", url=f"https://www.iwf.org.uk/news-media/news/item-{i}", title=f"Item {i} on topic {i}",
+                 documents=[{"title": "Our research", "url": hub}]) for i in range(stories.MAX_DOCUMENT_SHARE + 2)]
+    for one in news:  # one by one, as crawls find them
+        add(db, one)
+        if incremental:
+            stories.match_pending(db)
+    if not incremental:
+        stories.rebuild(db)
+    sizes = [r[0] for r in db.execute("select size from clusters")]
+    assert all(size <= stories.MAX_DOCUMENT_SHARE for size in sizes), sizes
+    if not incremental:
+        assert sizes == []
