@@ -33,6 +33,7 @@ _LABEL = re.compile(
 )
 _YEAR = re.compile(r"^\(?\s*(?:published\s+)?((?:19|20)\d\d)\s*\)?$", re.I)
 _ISO_START = re.compile(r"^\d{4}-\d\d")
+_ISO_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
 _URL_MONTH = re.compile(r"^((?:19|20)\d\d)/([a-z]+)$", re.I)
 _MONTHS = {
     m: i
@@ -73,6 +74,15 @@ def parse_date(raw: str | None) -> ParsedDate | None:
     if m := _URL_MONTH.match(text):
         month = _MONTHS.get(m.group(2).lower())
         return ParsedDate(f"{m.group(1)}-{month:02d}", "month") if month else None
+    if _ISO_DATETIME.match(text):  # API timestamps: the standard library reads them ten times faster
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None:
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
+            utc = moment.astimezone(UTC).replace(microsecond=0)
+            return ParsedDate(utc.strftime("%Y-%m-%dT%H:%M:%SZ"), "datetime")
     dayfirst = not _ISO_START.match(text)
     try:
         a = dateparser.parse(text, default=_DEFAULT_A, dayfirst=dayfirst, fuzzy=True)

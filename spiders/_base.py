@@ -64,9 +64,11 @@ class SourceSpider(scrapy.Spider):
     def unchanged_at_source(self, url: str, source_date: str | None) -> bool:
         """True when the page is stored and the site's own date for it (an API timestamp, a sitemap
         ``lastmod``, a listing date) is not newer than what is stored: then it need not be fetched."""
-        stored = self.known.get(canonical_url(url, self.trailing_slash))
-        seen = parse_date(source_date) if source_date else None
-        if not stored or seen is None:
+        stored = self.known.get(canonical_url(url, self.trailing_slash)) if self.known else None
+        if not stored or not source_date:
+            return False
+        seen = parse_date(source_date)
+        if seen is None:
             return False
         common = min(len(stored), len(seen.iso))  # compare at the precision both dates have
         return seen.iso[:common] <= stored[:common]
