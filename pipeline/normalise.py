@@ -80,9 +80,7 @@ def parse_date(raw: str | None) -> ParsedDate | None:
         except ValueError:
             moment = None
         if moment is not None:
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
-            utc = moment.astimezone(UTC).replace(microsecond=0)
-            return ParsedDate(utc.strftime("%Y-%m-%dT%H:%M:%SZ"), "datetime")
+            return _utc_datetime(moment)
     dayfirst = not _ISO_START.match(text)
     try:
         a = dateparser.parse(text, default=_DEFAULT_A, dayfirst=dayfirst, fuzzy=True)
@@ -97,9 +95,13 @@ def parse_date(raw: str | None) -> ParsedDate | None:
         return ParsedDate(f"{a.year:04d}-{a.month:02d}", "month")
     if (a.hour, a.minute) != (b.hour, b.minute):
         return ParsedDate(a.date().isoformat(), "day")
-    moment = a if a.tzinfo else a.replace(tzinfo=LONDON)
-    utc = moment.astimezone(UTC).replace(microsecond=0)
-    return ParsedDate(utc.strftime("%Y-%m-%dT%H:%M:%SZ"), "datetime")
+    return _utc_datetime(a)
+
+
+def _utc_datetime(moment: datetime) -> ParsedDate:
+    """A datetime as UTC to the second; one without an offset is UK local time (every source is a UK site)."""
+    local = moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
+    return ParsedDate(local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "datetime")
 
 
 def date_iso(raw: str | None) -> str | None:
