@@ -142,7 +142,7 @@ def child_output_to(log: Path) -> Iterator[None]:
 @contextlib.contextmanager
 def watched_replay_servers() -> Iterator[list]:
     """The replay servers that ``crawl_sources`` starts, kept for their ``hits`` (what the site saw)."""
-    from pipeline import runner
+    from pipeline.ops import runner
     from pipeline.replay import ReplayServer
 
     started: list[ReplayServer] = []
@@ -181,10 +181,10 @@ class CrawlResult:
 
 
 def crawl(config_path: Path, slug: str, db: Path, site: Path, log: Path) -> CrawlResult:
-    """One ``safeguarding-news crawl --source SLUG --replay SITE`` (``pipeline.runner.crawl_sources``: the
+    """One ``safeguarding-news crawl --source SLUG --replay SITE`` (``pipeline.ops.runner.crawl_sources``: the
     crawl process, then story matching and health checks), timed from start to end."""
     from pipeline.config import load_config
-    from pipeline.runner import crawl_sources
+    from pipeline.ops.runner import crawl_sources
 
     config = load_config(config_path, db_override=str(db))
     with watched_replay_servers() as servers, child_output_to(log):

@@ -84,8 +84,8 @@ class Corpus:
 
     def pub(self, source: str, title: str, summary: str, day: str, rng: random.Random, key: str,
             documents: tuple = (), links: tuple = ()):
-        from pipeline.normalise import content_hash
-        from pipeline.schema import Publication
+        from pipeline.items.normalise import content_hash
+        from pipeline.items.schema import Publication
 
         url = f"{HOSTS[source]}{_slug(title)}-{key}"
         body = self.maker.body_text(rng, 10, 30)
@@ -99,7 +99,7 @@ class Corpus:
                            content_hash=content_hash(fields))
 
     def story(self, rng: random.Random, kind: str) -> list:
-        from pipeline.schema import Document
+        from pipeline.items.schema import Document
 
         s = self.next_story
         self.next_story += 1

@@ -6,11 +6,11 @@
 For each source shape, a synthetic recorded site (benchmarks/synthetic.py) is served by one replay server,
 and crawled twice:
 
-- **pipeline**: the production crawl process, ``python -m pipeline.crawlproc`` exactly as
+- **pipeline**: the production crawl process, ``python -m pipeline.crawl.process`` exactly as
   ``crawl_sources`` spawns it (the source's spider, parsing, normalising, in-run de-duplication and storing
   in batched transactions into a fresh database);
 - **bare**: a spider that requests the very URLs the pipeline requested, in the same order, and does
-  nothing with the responses: the same Scrapy settings (``pipeline.crawlproc.scrapy_settings``, with its
+  nothing with the responses: the same Scrapy settings (``pipeline.crawl.process.scrapy_settings``, with its
   middlewares) but no item pipeline.
 
 Throughput is pages per second of the crawl process's whole life (start to exit, robots.txt not counted);
@@ -88,7 +88,7 @@ def pipeline_crawl(config_path: Path, slug: str, db: Path, server, log: Path,
     run_id = store.start_run(database, slug, iso(system_clock()), pid=os.getpid())
     database.close()
     profiling = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    cmd = [sys.executable, *profiling, "-m", "pipeline.crawlproc", "--config", str(config_path), "--source", slug,
+    cmd = [sys.executable, *profiling, "-m", "pipeline.crawl.process", "--config", str(config_path), "--source", slug,
            "--db", str(db), "--run-id", str(run_id), "--replay-address", server.address]
     result, _ = _timed(cmd, server, log)
     cols = ("status", "pages", "items", "new", "errors", "message")
@@ -116,7 +116,7 @@ def bare_child(argv: list[str]) -> int:
     from scrapy.crawler import CrawlerProcess
 
     from pipeline.config import load_config
-    from pipeline.crawlproc import scrapy_settings
+    from pipeline.crawl.process import scrapy_settings
 
     p = argparse.ArgumentParser()
     for name in ("--config", "--source", "--db", "--replay-address", "--urls-file"):

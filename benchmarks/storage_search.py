@@ -47,8 +47,8 @@ COMMON = ["children", "safeguarding practice", "online exploitation"]
 
 def publication(i: int, seed: int = 1):
     """The i-th synthetic publication: the same for the same ``i`` and seed."""
-    from pipeline.normalise import content_hash
-    from pipeline.schema import Document, Publication
+    from pipeline.items.normalise import content_hash
+    from pipeline.items.schema import Document, Publication
 
     maker = text_maker(seed)
     rng = random.Random(f"store:{seed}:{i}")

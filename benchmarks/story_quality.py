@@ -23,7 +23,7 @@ from dataclasses import dataclass  # noqa: E402
 
 from pipeline import stories  # noqa: E402
 from pipeline.config import Config, load_config  # noqa: E402
-from pipeline.normalise import normalise  # noqa: E402
+from pipeline.items.normalise import normalise  # noqa: E402
 from storage import db as store  # noqa: E402
 
 PRECISION_FLOOR = 0.95  # floors may only rise (tests/pipeline/test_story_quality.py pins them)

@@ -97,7 +97,7 @@ def crawl(slugs: tuple[str, ...], db: str | None, replay: tuple[str, ...], confi
     Example (offline, from the recorded site):
       safeguarding-news crawl --source csprp_govuk --replay tests/fixtures/csprp_govuk --db demo.db
     """
-    from pipeline.runner import crawl_sources
+    from pipeline.ops.runner import crawl_sources
 
     config = _config(config_path, db)
     sources = [config.source(s) for s in slugs] if slugs else config.enabled_sources()
@@ -126,7 +126,7 @@ def status(db: str | None, config_path: str | None, as_json: bool) -> None:
       safeguarding-news status --json || notify-someone
     """
     from pipeline.clock import system_clock
-    from pipeline.status import source_status
+    from pipeline.ops.status import source_status
 
     config = _config(config_path, db)
     entries = source_status(config, _existing_db(config), system_clock())
@@ -170,7 +170,7 @@ def schedule(db: str | None, replay: tuple[str, ...], config_path: str | None) -
     Example:
       safeguarding-news schedule --config /etc/safeguarding-news/config.yaml
     """
-    from pipeline.scheduler import CrawlScheduler, SchedulerLocked
+    from pipeline.ops.scheduler import CrawlScheduler, SchedulerLocked
 
     config = _config(config_path, db)
     try:
@@ -218,8 +218,8 @@ def _filters(config: Config, database: Any, sources: tuple[str, ...], types: tup
              since: str | None, until: str | None) -> Any:
     """Validated --source/--type/--since/--until as query filters; bad values are one line, exit 2."""
     from pipeline import clock
+    from pipeline.items.schema import CONTENT_TYPES
     from pipeline.outputs.period import parse_period
-    from pipeline.schema import CONTENT_TYPES
     from storage.queries import known_sources
 
     known = set(config.sources) | set(known_sources(database))
@@ -409,7 +409,7 @@ def record(slug: str, out: str, limit: int | None, config_path: str | None) -> N
       safeguarding-news record --source nspcc_learning --out tests/fixtures/nspcc_learning
       safeguarding-news record --source iwf --out /tmp/iwf --limit 20
     """
-    from pipeline.record import RecordError, record_source
+    from pipeline.tools.record import RecordError, record_source
 
     config = _config(config_path, None)
     try:
@@ -441,7 +441,7 @@ def new_source(slug: str, url: str, root: str, config_path: str | None) -> None:
     """
     from pathlib import Path
 
-    from pipeline.scaffold import ScaffoldError, scaffold
+    from pipeline.tools.scaffold import ScaffoldError, scaffold
 
     try:
         written = scaffold(Path(root), slug, url, Path(config_path) if config_path else None)

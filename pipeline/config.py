@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pkgutil
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -14,6 +16,31 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 DEFAULT_CONFIG = Path("config.yaml")
 # Environment variables may override the database path and secrets only, never behaviour.
 ENV_DB = "SAFEGUARDING_NEWS_DB"
+
+
+DOOR_KEYS = {"feed": "feed_url", "sitemap": "sitemap_url"}
+
+
+def check_door(kind: str, feed_url: str | None, sitemap_url: str | None, allowed_domains: tuple[str, ...]) -> None:
+    """A feed source has a feed_url, a sitemap source a sitemap_url, a coded spider neither; the URL is
+    absolute and inside allowed_domains (else the crawl would refuse its own door). ValueError otherwise."""
+    given = {"feed_url": feed_url, "sitemap_url": sitemap_url}
+    wanted = DOOR_KEYS.get(kind)
+    for key, value in given.items():
+        if value is not None and key != wanted:
+            raise ValueError(f"{key} is only for type: {'feed' if key == 'feed_url' else 'sitemap'} (this is {kind})")
+    if wanted is None:
+        return
+    url = given[wanted]
+    if not url:
+        raise ValueError(f"type: {kind} needs {wanted}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{wanted} must be an absolute http(s) URL (got {url!r})")
+    host = parts.hostname.lower()
+    if not any(host == d.lower() or host.endswith("." + d.lower()) for d in allowed_domains):
+        raise ValueError(f"{wanted} host {host} is not in allowed_domains ({', '.join(allowed_domains)})")
+
 
 
 class ConfigError(Exception):
@@ -56,7 +83,7 @@ class SourceSchedule(_Frozen):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, value: str | None) -> str | None:
-        from pipeline.triggers import cron_trigger
+        from pipeline.schedules import cron_trigger
 
         if value is not None:
             cron_trigger(value)
@@ -94,7 +121,7 @@ class SchedulerSettings(_Frozen):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from pipeline.triggers import zone
+        from pipeline.schedules import zone
 
         zone(value)
         return value
@@ -157,8 +184,6 @@ class Source(_Frozen):
 
     @model_validator(mode="after")
     def _door_of_type(self) -> Source:
-        from pipeline.sources import check_door
-
         check_door(self.type, self.feed_url, self.sitemap_url, self.allowed_domains)
         return self
 
@@ -198,10 +223,11 @@ class Config(_Frozen):
 
 
 def spider_slugs() -> set[str]:
-    """Slugs of the coded spiders: every public module of the `spiders` package (bases start with `_`)."""
-    import spiders
-
-    return {m.name for m in pkgutil.iter_modules(spiders.__path__) if not m.name.startswith("_")}
+    """Slugs of the coded spiders: every public module of the `spiders` package (bases start with `_`),
+    found on disk without importing a spider (configuration never loads crawl code)."""
+    spec = importlib.util.find_spec("spiders")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    return {m.name for m in pkgutil.iter_modules(folders) if not m.name.startswith("_")}
 
 
 def _where(loc: tuple[Any, ...]) -> str:

@@ -1,5 +1,6 @@
-"""Recorded sites (DESIGN 3.3): a loopback HTTP server that answers from ``manifest.json`` folders, and the
-Scrapy download handler that routes every request of a crawl to it while keeping the real URLs."""
+"""Recorded sites (DESIGN 3.3): reading ``manifest.json`` folders and a loopback HTTP server that answers from
+them. Started by the parent (``crawl --replay``, the scheduler, ``record`` in tests, benchmarks); the crawl
+process reaches it through ``pipeline.crawl.replay_handler``. No Scrapy here."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 
 log = logging.getLogger(__name__)
 URL_HEADER = "X-Replay-Url"  # the real URL travels in this header; the server never sees a real host
@@ -192,21 +191,3 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
                 log.debug("replay: client went away while reading %s", url)
-
-
-class ReplayDownloadHandler(HTTP11DownloadHandler):
-    """Send each request to the replay server over real HTTP, and give the response back its real URL."""
-
-    def __init__(self, crawler: Any) -> None:
-        super().__init__(crawler)
-        self.address = crawler.settings.get("REPLAY_ADDRESS")
-
-    async def download_request(self, request: Any) -> Any:
-        parts = urlsplit(request.url)
-        headers = request.headers.copy()
-        headers[URL_HEADER] = request.url
-        local = request.replace(
-            url=urlunsplit(("http", self.address, parts.path or "/", parts.query, "")), headers=headers
-        )
-        response = await super().download_request(local)
-        return response.replace(url=request.url, request=request)

@@ -1,7 +1,7 @@
 """What every source spider shares: error and skip records, the door used, requests with an errback.
 
 Spiders fetch and parse only. They never read the clock, touch the database or request media; what
-goes wrong is recorded here and written to the run by ``pipeline.recorder``.
+goes wrong is recorded here and written to the run by ``pipeline.crawl.store_pipeline``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from pipeline.normalise import canonical_url, parse_date
+from pipeline.items.normalise import canonical_url, parse_date
 
 
 class SourceSpider(scrapy.Spider):

@@ -1,7 +1,7 @@
 """Sources without code: a feed (RSS, Atom or JSON Feed) or a sitemap declared in config.yaml alone.
 
 The feed or sitemap lists the publications; each detail page is read by the generic extractor
-(``pipeline.extract``: JSON-LD, OpenGraph and meta tags, htmldate, trafilatura). What the feed says
+(``pipeline.items.extract``: JSON-LD, OpenGraph and meta tags, htmldate, trafilatura). What the feed says
 (title, summary, date) wins over what the page suggests; the page fills the rest, the body above all.
 A page that cannot be fetched still gives its feed entry, and the failure is recorded.
 
@@ -25,8 +25,8 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
-from pipeline.extract import Extracted, extract
-from pipeline.schema import RawItem
+from pipeline.items.extract import Extracted, extract
+from pipeline.items.schema import RawItem
 from spiders._base import SourceSpider
 
 DEFAULTS: dict[str, Any] = {"url_pattern": "", "fetch_pages": True, "max_items": 500, "max_pages": 20,
@@ -43,7 +43,7 @@ def generic_spider(kind: str, slug: str, door_url: str) -> type[SourceSpider]:
 
 class GenericSourceSpider(SourceSpider):
     door_url: str = ""
-    fallback_extraction = False  # pipeline.fallback has nothing to add: the generic extractor already ran
+    fallback_extraction = False  # pipeline.crawl.fallback has nothing to add: the generic extractor already ran
 
     def __init__(self, *args: Any, door_url: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

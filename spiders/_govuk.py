@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from scrapy.http import Response
 from scrapy.selector import Selector
 
-from pipeline.schema import RawItem
+from pipeline.items.schema import RawItem
 from spiders._base import SourceSpider
 
 WWW = "https://www.gov.uk"

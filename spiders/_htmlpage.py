@@ -13,7 +13,7 @@ import lxml.html
 from scrapy.http import Response
 from scrapy.selector import Selector
 
-from pipeline.extract import meta_content as meta  # noqa: F401 - one implementation, used as htmlpage.meta
+from pipeline.items.extract import meta_content as meta  # noqa: F401 - one implementation, used as htmlpage.meta
 
 LABELS = re.compile(r"\b(?:Last updated|Updated|Published|Topics|Tags)\s*:", re.I)
 LABEL_START = re.compile(r"^\s*(?:Last updated|Updated|Published|Topics|Tags)\s*:", re.I)

@@ -26,9 +26,9 @@ from scrapy.http import Response
 from scrapy.selector import Selector
 from w3lib.html import remove_tags
 
-from pipeline.extract import meta_content
-from pipeline.normalise import LONDON, canonical_url, parse_date
-from pipeline.schema import RawItem
+from pipeline.items.extract import meta_content
+from pipeline.items.normalise import LONDON, canonical_url, parse_date
+from pipeline.items.schema import RawItem
 from spiders._base import SourceSpider
 
 DOORS = ("rest", "feed", "html")

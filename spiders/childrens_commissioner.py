@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from pipeline.schema import RawItem
+from pipeline.items.schema import RawItem
 from spiders._wordpress import WordPressSpider
 
 # Title prefixes seen on /news-and-blogs/ (2025): "Press notice: ...", "Statement from the Children's

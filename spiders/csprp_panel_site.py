@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from scrapy.selector import Selector
 
-from pipeline.schema import RawItem
+from pipeline.items.schema import RawItem
 from spiders._wordpress import WordPressSpider
 
 FILE_SIZE = re.compile(r"File size:?\s*(\d+(?:\.\d+)?\s*(?:bytes|KB|MB|GB))", re.I)

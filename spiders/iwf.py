@@ -19,7 +19,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.selector import Selector
 from twisted.python.failure import Failure
 
-from pipeline.schema import RawItem
+from pipeline.items.schema import RawItem
 from spiders import _htmlpage as htmlpage
 from spiders._base import SourceSpider
 

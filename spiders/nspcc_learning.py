@@ -22,8 +22,8 @@ import lxml.etree
 from scrapy.http import Response
 from scrapy.utils.sitemap import Sitemap
 
-from pipeline.normalise import parse_date
-from pipeline.schema import RawItem
+from pipeline.items.normalise import parse_date
+from pipeline.items.schema import RawItem
 from spiders import _htmlpage as page
 from spiders._base import SourceSpider
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from pipeline.schema import Publication
+from pipeline.items.schema import Publication
 from storage.migrations import migrations
 
 BUSY_TIMEOUT_MS = 60_000  # an analyst's long read or a second writer waits, never loses a batch

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from pipeline.schema import PUBLICATION_COLUMNS
+from pipeline.items.schema import PUBLICATION_COLUMNS
 
 EXPORT_COLUMNS: tuple[str, ...] = tuple(PUBLICATION_COLUMNS)
 # bm25 weights of the indexed columns (title, summary, body_text): a match in the title counts most.

@@ -13,8 +13,8 @@ import json
 import sys
 
 from pipeline.config import Source, load_config
-from pipeline.crawlproc import scrapy_settings
-from pipeline.schema import RawItem
+from pipeline.crawl.process import scrapy_settings
+from pipeline.items.schema import RawItem
 from spiders._base import SourceSpider
 from storage import db as store
 from tests.support import CONFIG

@@ -15,8 +15,8 @@ import yaml
 
 from pipeline.clock import iso
 from pipeline.config import load_config
-from pipeline.normalise import normalise
-from pipeline.schema import RawItem
+from pipeline.items.normalise import normalise
+from pipeline.items.schema import RawItem
 from storage.db import start_run, store_batch, update_run
 from tests.support import CONFIG, FIXTURES
 

@@ -16,9 +16,9 @@ from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
-from pipeline.normalise import normalise
+from pipeline.items.normalise import normalise
+from pipeline.items.schema import Publication, RawItem
 from pipeline.replay import load_manifests, url_key
-from pipeline.schema import Publication, RawItem
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

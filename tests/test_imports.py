@@ -51,7 +51,7 @@ def test_lazy_dependency_imports(name: str) -> None:
 
 def test_generic_extractor_reads_main_text() -> None:
     """trafilatura runs end to end (jusText and lxml.html.clean included), not merely imports."""
-    from pipeline.extract import extract
+    from pipeline.items.extract import extract
 
     body = "<p>" + " ".join(["The panel published its annual review of serious incidents."] * 8) + "</p>"
     html = (f"<html><head><title>Annual review</title></head>"

@@ -2,7 +2,7 @@
 
 import re
 
-from pipeline.schema import PUBLICATION_COLUMNS, Publication
+from pipeline.items.schema import PUBLICATION_COLUMNS, Publication
 from storage.db import open_db
 from tests.support import ROOT
 

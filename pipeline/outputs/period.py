@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from pipeline.clock import iso
-from pipeline.normalise import LONDON
+from pipeline.items.normalise import LONDON
 from pipeline.outputs import BadInput
 from storage.queries import Filters
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.config import Config
-from pipeline.normalise import LONDON
+from pipeline.items.normalise import LONDON
 from storage.queries import Story
 
 MAX_SUMMARY_WORDS = 150

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from pipeline.scheduler import CrawlScheduler
+from pipeline.ops.scheduler import CrawlScheduler
 from tests.ops import SITE, SLUG, Webhook, config_for, set_search_status, slow_site, write_config
 from tests.support import ROOT, query, run_cli
 

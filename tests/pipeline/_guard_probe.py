@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from scrapy.crawler import CrawlerProcess
 
     from pipeline.config import load_config
-    from pipeline.crawlproc import scrapy_settings
+    from pipeline.crawl.process import scrapy_settings
 
     config = load_config(CONFIG, db_override=args.db)
     source = config.source("iwf").model_copy(update={"slug": GuardProbeSpider.name})

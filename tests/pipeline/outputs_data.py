@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.normalise import normalise
-from pipeline.schema import RawItem
+from pipeline.items.normalise import normalise
+from pipeline.items.schema import RawItem
 from storage.db import open_db, store_batch
 
 NOW = datetime(2025, 1, 8, 12, 0, tzinfo=UTC)  # a Wednesday; "7d" reaches back to 1 January, 12:00 UTC

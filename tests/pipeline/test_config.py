@@ -92,12 +92,12 @@ def test_cli_reports_config_problems_in_one_line_with_exit_2(tmp_path, args):
 
 
 def test_an_unexpected_error_is_one_line_not_a_traceback(tmp_path, monkeypatch):
-    import pipeline.runner
+    import pipeline.ops.runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(pipeline.runner, "crawl_sources", broken)
+    monkeypatch.setattr(pipeline.ops.runner, "crawl_sources", broken)
     result = run_cli("crawl", "--source", "csprp_govuk", "--config", str(CONFIG), "--db", str(tmp_path / "x.db"))
     assert result.exit_code == 1
     assert result.output == "error: unexpected RuntimeError: disk on fire (run with -v for the traceback)\n"

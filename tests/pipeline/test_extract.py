@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline.extract import extract
+from pipeline.items.extract import extract
 from tests.support import FIXTURES
 
 URL = "https://example.org/news/a-story"

@@ -11,10 +11,10 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from pipeline.config import load_config
-from pipeline.crawlproc import scrapy_settings
-from pipeline.fallback import FallbackExtractor
-from pipeline.recorder import run_stats
-from pipeline.schema import RawItem
+from pipeline.crawl.fallback import FallbackExtractor
+from pipeline.crawl.process import scrapy_settings
+from pipeline.crawl.store_pipeline import run_stats
+from pipeline.items.schema import RawItem
 from spiders._base import SourceSpider
 from spiders._generic import generic_spider
 from tests.support import CONFIG, fake_response
@@ -57,7 +57,7 @@ def test_old_markup_needs_no_fallback():
 
 
 def test_redesigned_page_is_filled_from_opengraph_counted_and_logged(caplog):
-    with caplog.at_level(logging.WARNING, logger="pipeline.fallback"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.crawl.fallback"):
         (item,), stats = run(ClassAnchoredSpider, fake_response(URL, REDESIGNED))
     assert (item.title, item.published) == ("A story, redesigned", "2024-03-05T09:00:00Z")
     assert item.extra["fallback"] == {"title": "og:title", "published": "meta"}
@@ -97,4 +97,4 @@ def test_left_alone(case):
 def test_enabled_for_every_crawl(tmp_path):
     config = load_config(CONFIG)
     settings = scrapy_settings(config, config.source("iwf"), str(tmp_path / "x.db"), 1, None)
-    assert "pipeline.fallback.FallbackExtractor" in settings["SPIDER_MIDDLEWARES"]
+    assert "pipeline.crawl.fallback.FallbackExtractor" in settings["SPIDER_MIDDLEWARES"]

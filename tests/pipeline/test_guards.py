@@ -14,8 +14,8 @@ from scrapy.http import Headers, Response
 from scrapy.utils.test import get_crawler
 
 from pipeline.config import load_config
-from pipeline.crawlproc import scrapy_settings
-from pipeline.guards import MediaAborted, MediaGuard, MediaRefused, is_media_type, media_extension
+from pipeline.crawl.guards import MediaAborted, MediaGuard, MediaRefused, is_media_type, media_extension
+from pipeline.crawl.process import scrapy_settings
 from pipeline.replay import ReplayServer, load_manifests
 from storage.db import open_db, start_run
 from tests.pipeline._guard_probe import PROBES, REDIRECT_TARGET, GuardProbeSpider, probe_site_manifest
@@ -142,8 +142,8 @@ def test_every_crawl_has_the_guard_first_in_its_downloader_chain(replay, tmp_pat
     for source in config.sources.values():
         settings = scrapy_settings(config, source, str(tmp_path / "x.db"), 1, replay)
         chain = settings["DOWNLOADER_MIDDLEWARES"]
-        guard_priority = chain["pipeline.guards.MediaGuard"]
-        others = [p for name, p in chain.items() if p is not None and name != "pipeline.guards.MediaGuard"]
+        guard_priority = chain["pipeline.crawl.guards.MediaGuard"]
+        others = [p for name, p in chain.items() if p is not None and name != "pipeline.crawl.guards.MediaGuard"]
         # 50 is Scrapy's first default downloader middleware (OffsiteMiddleware)
         assert guard_priority < min([50, *others]), source.slug
 
@@ -215,7 +215,7 @@ def test_iwf_crawl_requests_no_image_video_or_audio(tmp_path):
     referenced = media_urls_in(IWF)
     assert len(referenced) >= 40, "the fixture must keep plenty of media references to be a proof"
     with ReplayServer([IWF]) as server:
-        run = crawl_process(["pipeline.crawlproc", "--config", str(CONFIG), "--source", "iwf"], server,
+        run = crawl_process(["pipeline.crawl.process", "--config", str(CONFIG), "--source", "iwf"], server,
                             tmp_path / "x.db", "iwf")
         asked = [h.url for h in server.hits]
     assert run["items"] == 10, "the crawl ran through the whole site"

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from pipeline.health import check_run, check_runs
+from pipeline.ops.health import check_run, check_runs
 from storage.db import get_run, open_db
 from tests.ops import SLUG, T0, add_run, config_for, pub
 from tests.support import query
@@ -46,7 +46,7 @@ def history(config, db, runs=3, items=10, **run):
 
 
 def test_failed_run_raises_and_next_good_run_resolves(config, db, caplog):
-    caplog.set_level(logging.INFO, "pipeline.health")
+    caplog.set_level(logging.INFO, "pipeline.ops.health")
     failed, verdicts = run_and_judge(config, db, 0, status="failed", items=0, message="HTTP 500: https://x")
     assert verdicts["run_failed"] == f"run {failed} failed: HTTP 500: https://x"
     assert verdicts["zero_items"] is None, "no earlier run had items: nothing to compare with"
@@ -171,7 +171,7 @@ def test_interrupted_runs_are_not_judged(config, db):
 
 
 def test_after_run_step_logs_one_summary_line_per_run(config, db, caplog):
-    caplog.set_level(logging.INFO, "pipeline.health")
+    caplog.set_level(logging.INFO, "pipeline.ops.health")
     first = add_run(db, T0, items=3, pages=5, http={"404": 1})
     second = add_run(db, T0 + DAY, status="failed", items=0, pages=4, http={"500": 4})
     check_runs(config, db, [first, second], lambda: T0 + 2 * DAY)

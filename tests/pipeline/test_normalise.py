@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.normalise import (
+from pipeline.items.normalise import (
     InvalidItem,
     canonical_url,
     content_type_for,
@@ -9,7 +9,7 @@ from pipeline.normalise import (
     normalise,
     parse_date,
 )
-from pipeline.schema import RawItem
+from pipeline.items.schema import RawItem
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from email import message_from_bytes
 
 import pytest
 
-from pipeline import notify
-from pipeline.health import check_run
+from pipeline.ops import delivery as notify
+from pipeline.ops.health import check_run
 from storage.db import get_run, open_db
 from tests.ops import SLUG, T0, Webhook, add_run, config_for, pub
 from tests.support import query

@@ -21,7 +21,8 @@ from scrapy import Request
 from scrapy.utils.test import get_crawler
 
 from pipeline.config import load_config
-from pipeline.record import RecordMiddleware, file_for, record_source, with_recording
+from pipeline.crawl.recording import RecordMiddleware, file_for, with_recording
+from pipeline.tools.record import record_source
 from spiders.csprp_govuk import CsprpGovukSpider
 from tests.support import CONFIG, FIXTURES, crawl_offline, fake_response, query, run_cli
 
@@ -102,11 +103,11 @@ def test_limit_counts_pages_not_robots_txt_and_closes_the_crawl(tmp_path):
 
 
 def test_recording_is_off_unless_asked():
-    settings = {"DOWNLOADER_MIDDLEWARES": {"pipeline.guards.MediaGuard": 10}}
+    settings = {"DOWNLOADER_MIDDLEWARES": {"pipeline.crawl.guards.MediaGuard": 10}}
     assert with_recording(settings, None, None) is settings
     recording = with_recording(settings, "/tmp/out", 5)
-    assert recording["DOWNLOADER_MIDDLEWARES"] == {"pipeline.guards.MediaGuard": 10,
-                                                   "pipeline.record.RecordMiddleware": 585}
+    assert recording["DOWNLOADER_MIDDLEWARES"] == {"pipeline.crawl.guards.MediaGuard": 10,
+                                                   "pipeline.crawl.recording.RecordMiddleware": 585}
     assert (recording["SGN_RECORD_DIR"], recording["SGN_RECORD_LIMIT"]) == ("/tmp/out", 5)
 
 

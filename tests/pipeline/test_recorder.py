@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.recorder import http_error_counts, run_stats, run_status, summary_message
+from pipeline.crawl.store_pipeline import http_error_counts, run_stats, run_status, summary_message
 
 
 @pytest.mark.parametrize(
@@ -26,8 +26,8 @@ def test_http_error_counts_leave_out_what_is_normal_or_deliberate():
         "sgn/expected_status/404": 1,  # a feed probe the spider expected to miss
         "downloader/response_status_count/500": 4,
         "downloader/exception_type_count/twisted.internet.error.TimeoutError": 2,
-        "downloader/exception_type_count/pipeline.guards.MediaRefused": 5,  # refused on purpose
-        "downloader/exception_type_count/pipeline.guards.MediaAborted": 1,
+        "downloader/exception_type_count/pipeline.crawl.guards.MediaRefused": 5,  # refused on purpose
+        "downloader/exception_type_count/pipeline.crawl.guards.MediaAborted": 1,
         "downloader/exception_type_count/scrapy.exceptions.IgnoreRequest": 1,
     }
     assert http_error_counts(stats) == {"404": 1, "500": 4, "TimeoutError": 2}

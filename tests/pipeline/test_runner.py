@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-import pipeline.runner as runner
+import pipeline.ops.runner as runner
 from pipeline.config import load_config
 from tests.support import CONFIG, FIXTURES, query
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from pipeline.config import Source
-from pipeline.scaffold import append_config_block
+from pipeline.tools.scaffold import append_config_block
 from tests.support import ROOT, run_cli
 
 URL = "https://www.gov.uk/search/news-and-communications?organisations[]=ofsted"

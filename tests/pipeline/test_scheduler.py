@@ -15,15 +15,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.clock import iso
 from pipeline.config import ConfigError, load_config
-from pipeline.scheduler import CrawlScheduler, SchedulerLock, SchedulerLocked
-from pipeline.triggers import cron_trigger, due_since, last_due, previous_fire
+from pipeline.ops.scheduler import CrawlScheduler, SchedulerLock, SchedulerLocked
+from pipeline.schedules import cron_trigger, due_since, last_due, previous_fire
 from storage.db import open_db, start_run
 from tests.ops import SLUG, T0, Webhook, add_run, config_for, write_config
 from tests.support import ROOT, query
 
 
 class FakeCrawl:
-    """Stands in for pipeline.runner.crawl_sources: records calls, optionally blocks until released."""
+    """Stands in for pipeline.ops.runner.crawl_sources: records calls, optionally blocks until released."""
 
     def __init__(self, block: bool = False) -> None:
         self.calls: list[list[str]] = []
@@ -253,7 +253,7 @@ def test_a_failing_webhook_never_stops_the_scheduler(tmp_path, caplog, monkeypat
         cs = make(tmp_path, crawl, alerts={"webhook_url_env": "SGN_TEST_HOOK"},
                   clock=lambda: datetime.now(UTC))
         db = open_db(tmp_path / "s.db")
-        from pipeline.health import check_run
+        from pipeline.ops.health import check_run
         from storage.db import get_run
 
         run_id = add_run(db, datetime.now(UTC) - timedelta(minutes=5), status="failed", items=0)
@@ -334,7 +334,7 @@ def test_systemd_unit_stops_the_scheduler_only_and_waits_long_enough():
     from pipeline.config import CrawlSettings, SchedulerSettings
 
     unit = configparser.ConfigParser(strict=False, interpolation=None)
-    unit.read(ROOT / "pipeline" / "deploy" / "safeguarding-news.service")
+    unit.read(ROOT / "pipeline" / "ops" / "deploy" / "safeguarding-news.service")
     service = unit["Service"]
     assert service["ExecStart"].split()[1:3] == ["schedule", "--config"]
     assert (service["KillMode"], service["KillSignal"]) == ("mixed", "SIGTERM")

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from pipeline.clock import iso
-from pipeline.health import check_run
-from pipeline.status import age_text, source_status
+from pipeline.ops.health import check_run
+from pipeline.ops.status import age_text, source_status
 from storage.db import get_run, open_db, start_run
 from tests.ops import SLUG, T0, add_run, config_for, pub, write_config
 from tests.support import run_cli

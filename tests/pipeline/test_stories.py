@@ -3,8 +3,8 @@
 import pytest
 
 from pipeline import stories
-from pipeline.normalise import normalise
-from pipeline.schema import RawItem
+from pipeline.items.normalise import normalise
+from pipeline.items.schema import RawItem
 from storage.db import open_db, store_batch
 
 GOVUK = "https://www.gov.uk/government/publications/"

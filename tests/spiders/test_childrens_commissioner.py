@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from pipeline.normalise import normalise
+from pipeline.items.normalise import normalise
 from spiders.childrens_commissioner import ChildrensCommissionerSpider
 from tests.support import CONFIG, FIXTURES, crawl_offline, query, run_cli
 

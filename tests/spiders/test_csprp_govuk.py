@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_config
-from pipeline.normalise import normalise
+from pipeline.items.normalise import normalise
 from spiders.csprp_govuk import CsprpGovukSpider
 from tests.support import CONFIG, FIXTURES, REALDATA, crawl_offline, fake_response
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from pipeline.normalise import normalise
+from pipeline.items.normalise import normalise
 from spiders.csprp_panel_site import CsprpPanelSiteSpider
 from tests.support import CONFIG, FIXTURES, crawl_offline, query, run_cli
 

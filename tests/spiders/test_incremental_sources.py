@@ -12,9 +12,9 @@ import json
 import pytest
 import yaml
 
-from pipeline import runner
 from pipeline.config import load_config
-from pipeline.normalise import parse_date
+from pipeline.items.normalise import parse_date
+from pipeline.ops import runner
 from pipeline.replay import ReplayServer
 from spiders.childrens_commissioner import ChildrensCommissionerSpider
 from spiders.csprp_panel_site import CsprpPanelSiteSpider

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from pipeline.config import load_config
-from pipeline.guards import media_extension
-from pipeline.normalise import normalise
+from pipeline.crawl.guards import media_extension
+from pipeline.items.normalise import normalise
 from spiders.iwf import ARTICLE, IwfSpider
 from tests.support import CONFIG, FIXTURES, crawl_offline, fake_response, query, run_cli
 

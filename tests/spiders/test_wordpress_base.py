@@ -9,8 +9,8 @@ import pytest
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from pipeline.normalise import InvalidItem, normalise
-from pipeline.recorder import RunRecorder
+from pipeline.crawl.store_pipeline import StorePipeline
+from pipeline.items.normalise import InvalidItem, normalise
 from spiders._wordpress import WordPressSpider, as_utc, text_of
 from storage import db as store
 from tests.support import FIXTURES, crawl_offline, query
@@ -91,7 +91,7 @@ def test_empty_titles_are_counted_invalid_by_the_run_and_the_rest_stored(tmp_pat
     run_id = store.start_run(db, "wp_test", "2026-01-01T00:00:00Z", pid=None)
     db.close()
     crawler = get_crawler(WpTestSpider, {"SGN_RUN_ID": run_id, "SGN_DB_PATH": str(db_path)})
-    recorder = RunRecorder(crawler)
+    recorder = StorePipeline(crawler)
     dropped = 0
     for item in result.items:
         try:

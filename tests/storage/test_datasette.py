@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from pipeline.schema import PUBLICATION_COLUMNS
+from pipeline.items.schema import PUBLICATION_COLUMNS
 from storage.migrations import ANALYST_VIEWS
 from tests.pipeline.outputs_data import HOSTILE_TITLE, build_db
 from tests.support import ROOT

@@ -5,9 +5,9 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.normalise import normalise
+from pipeline.items.normalise import normalise
+from pipeline.items.schema import PUBLICATION_COLUMNS, RawItem
 from pipeline.outputs.period import parse_period
-from pipeline.schema import PUBLICATION_COLUMNS, RawItem
 from storage.db import open_db, store_batch
 from storage.queries import (
     EXPORT_COLUMNS,

@@ -3,8 +3,8 @@ import sqlite3
 
 import pytest
 
-from pipeline.normalise import normalise
-from pipeline.schema import RawItem
+from pipeline.items.normalise import normalise
+from pipeline.items.schema import RawItem
 from storage.db import (
     StorageError,
     close_dead_runs,

@@ -2,7 +2,7 @@
 
 Each enabled source is a job on its cron expression or interval, with jitter, ``coalesce=True``,
 ``max_instances=1`` and ``misfire_grace_time`` from config (APScheduler's default of one second would
-silently drop a run that starts late). A job runs :func:`pipeline.runner.crawl_sources` for its source,
+silently drop a run that starts late). A job runs :func:`pipeline.ops.runner.crawl_sources` for its source,
 which crawls in a subprocess with a time limit, writes the run row whatever happens (a killed child gives
 a ``failed`` run) and runs the after-run steps (clustering, health checks, alert delivery): one code path
 with ``crawl``. On start, sources overdue according to the ``runs`` table run once (catch-up after
@@ -30,11 +30,11 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler, SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from pipeline import notify
 from pipeline.clock import Clock, iso, system_clock
 from pipeline.config import Config
-from pipeline.runner import crawl_sources, pid_alive
-from pipeline.triggers import due_since, trigger_for, zone
+from pipeline.ops import delivery as notify
+from pipeline.ops.runner import crawl_sources, pid_alive
+from pipeline.schedules import due_since, trigger_for, zone
 from storage import db as runs_store
 from storage import health as store
 

@@ -1,7 +1,7 @@
 """The generic extractor as a safety net behind every coded spider.
 
 When a spider yields an item built from an HTML page but finds no title or no publication date on it,
-the generic extractor (``pipeline.extract``) reads the same page and fills what it can. A spider that
+the generic extractor (``pipeline.items.extract``) reads the same page and fills what it can. A spider that
 needs this has usually met a redesign it does not know yet: each use is counted in the run's stats
 (``sgn/fallback_used``, per field ``sgn/fallback_used/<field>``) and logged as a warning naming the URL,
 so that the health checks can report it before the fallback is all that is left.
@@ -15,9 +15,9 @@ from typing import Any
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
-from pipeline.extract import extract
-from pipeline.normalise import canonical_url
-from pipeline.schema import RawItem
+from pipeline.items.extract import extract
+from pipeline.items.normalise import canonical_url
+from pipeline.items.schema import RawItem
 
 log = logging.getLogger(__name__)
 FIELDS = {"title": "title", "published": "published"}  # RawItem field → Extracted field

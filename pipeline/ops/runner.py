@@ -66,7 +66,8 @@ def crawl_sources(
 def after_runs(config: Config, db, run_ids: list[int], clock: Clock) -> None:
     """Source-independent work once the crawl processes have ended: grouping stories across sources,
     then health checks on each run. Each step is guarded so that one failing never loses the runs."""
-    from pipeline import health, stories
+    from pipeline import stories
+    from pipeline.ops import health
 
     steps: tuple = (stories.after_runs_step, health.check_runs)  # each step(config, db, run_ids, clock)
     for step in steps:
@@ -128,7 +129,7 @@ def _stop_all(config: Config, running: list[_Child], db, clock: Clock) -> None:
 def _spawn(config: Config, source: Source, db, db_path: str, server: ReplayServer | None,
            clock: Clock) -> tuple[int, _Child | None]:
     run_id = store.start_run(db, source.slug, iso(clock()), pid=os.getpid())  # alive until the child's is set
-    cmd = [sys.executable, "-m", "pipeline.crawlproc", "--config", config.path, "--source", source.slug,
+    cmd = [sys.executable, "-m", "pipeline.crawl.process", "--config", config.path, "--source", source.slug,
            "--db", str(db_path), "--run-id", str(run_id)]
     if server:
         cmd += ["--replay-address", server.address]

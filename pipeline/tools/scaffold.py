@@ -121,7 +121,7 @@ from typing import Any
 
 from scrapy.http import Response
 
-from pipeline.schema import RawItem
+from pipeline.items.schema import RawItem
 from spiders._base import SourceSpider
 
 START_URL = "{url}"

@@ -4,7 +4,7 @@ tags, ``<time datetime>``), then what a reader sees (``<h1>``, ``<title>``); htm
 visible text when nothing structured gives one, and trafilatura finds the main text.
 
 Used by the spiders of feed and sitemap sources (``spiders._generic``), and as a safety net behind coded
-spiders (``pipeline.fallback``). A pure function of the page: no network, no database.
+spiders (``pipeline.crawl.fallback``). A pure function of the page: no network, no database.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The crawl of one source, run as its own process (``python -m pipeline.crawlproc``) by the runner.
+"""The crawl of one source, run as its own process (``python -m pipeline.crawl.process``) by the runner.
 
 Twisted's reactor cannot restart, and a crash or a leak in one crawl must stay contained; the parent
 creates the run row and passes its id, this process fills it in and closes it.
@@ -14,9 +14,9 @@ from typing import Any
 
 from pipeline.clock import system_clock
 from pipeline.config import Config, Source, load_config
+from pipeline.crawl.recording import with_recording
+from pipeline.crawl.registry import spider_for
 from pipeline.logs import use_log_format
-from pipeline.record import with_recording
-from pipeline.sources import spider_for
 
 
 def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
@@ -48,23 +48,23 @@ def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
         "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": config.crawl.log_level,
         "LOG_ENABLED": config.crawl.log_format == "text",  # JSON lines: pipeline.logs installs the handler
-        "ITEM_PIPELINES": {"pipeline.recorder.RunRecorder": 100},
+        "ITEM_PIPELINES": {"pipeline.crawl.store_pipeline.StorePipeline": 100},
         # The item pipeline is synchronous; Scrapy's 100 parallel item tasks per response only cost CPU
         # (measured by benchmarks/crawl_overhead.py).
         "CONCURRENT_ITEMS": 1,
         # A title or date the spider could not find is filled by the generic extractor, counted and logged.
-        "SPIDER_MIDDLEWARES": {"pipeline.fallback.FallbackExtractor": 600},
+        "SPIDER_MIDDLEWARES": {"pipeline.crawl.fallback.FallbackExtractor": 600},
         "DOWNLOADER_MIDDLEWARES": {
             # Text only, for every source: media is refused first in the chain, before robots.txt or a retry.
-            "pipeline.guards.MediaGuard": 10,
+            "pipeline.crawl.guards.MediaGuard": 10,
             "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
-            "pipeline.politeness.BoundaryMiddleware": 50,
+            "pipeline.crawl.politeness.BoundaryMiddleware": 50,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-            "pipeline.politeness.PoliteRobotsTxtMiddleware": 100,
+            "pipeline.crawl.politeness.PoliteRobotsTxtMiddleware": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-            "pipeline.politeness.BackoffRetryMiddleware": 550,
-            "pipeline.politeness.ConditionalRequestsMiddleware": 580,
-            "pipeline.politeness.RedirectBoundaryMiddleware": 650,  # sees a redirect before it is followed
+            "pipeline.crawl.politeness.BackoffRetryMiddleware": 550,
+            "pipeline.crawl.politeness.ConditionalRequestsMiddleware": 580,
+            "pipeline.crawl.politeness.RedirectBoundaryMiddleware": 650,  # sees a redirect before it is followed
         },
         "SGN_RUN_ID": run_id,
         "SGN_DB_PATH": db_path,
@@ -77,8 +77,8 @@ def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
         settings.update(
             REPLAY_ADDRESS=replay_address,
             DOWNLOAD_HANDLERS={
-                "http": "pipeline.replay.ReplayDownloadHandler",
-                "https": "pipeline.replay.ReplayDownloadHandler",
+                "http": "pipeline.crawl.replay_handler.ReplayDownloadHandler",
+                "https": "pipeline.crawl.replay_handler.ReplayDownloadHandler",
             },
             # The replay server is ours on loopback, not someone else's site: no delay is owed to it.
             DOWNLOAD_DELAY=0,
@@ -104,7 +104,7 @@ def incremental_state(config: Config, source: Source, db_path: str) -> tuple[boo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.crawlproc")
+    parser = argparse.ArgumentParser(prog="python -m pipeline.crawl.process")
     parser.add_argument("--config", required=True)
     parser.add_argument("--source", required=True)
     parser.add_argument("--db", required=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pipeline.clock import iso
 from pipeline.config import Config
-from pipeline.triggers import last_due
+from pipeline.schedules import last_due
 from storage import health as store
 
 NEW_WINDOW = timedelta(days=7)

@@ -16,8 +16,8 @@ from scrapy.utils.misc import load_object
 from twisted.internet.task import LoopingCall
 
 from pipeline.clock import iso, system_clock
-from pipeline.normalise import InvalidItem, canonical_url, date_iso, normalise
-from pipeline.schema import Publication, RawItem
+from pipeline.items.normalise import InvalidItem, canonical_url, date_iso, normalise
+from pipeline.items.schema import Publication, RawItem
 from storage import db as store
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def summary_message(errors: list[str], invalid: list[str]) -> str:
     return "; ".join(lines[:MAX_MESSAGES]) + more
 
 
-class RunRecorder:
+class StorePipeline:
     """Item pipeline: ``RawItem`` → ``Publication`` → the database, counted in the run row."""
 
     def __init__(self, crawler: Crawler) -> None:
@@ -101,7 +101,7 @@ class RunRecorder:
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:

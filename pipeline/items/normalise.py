@@ -17,7 +17,7 @@ import lxml.html
 from dateutil import parser as dateparser
 from w3lib.url import canonicalize_url, url_query_cleaner
 
-from pipeline.schema import CONTENT_TYPES, Document, Publication, RawItem
+from pipeline.items.schema import CONTENT_TYPES, Document, Publication, RawItem
 
 LONDON = ZoneInfo("Europe/London")
 

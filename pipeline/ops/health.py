@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
-from pipeline import notify
 from pipeline.clock import Clock, iso
 from pipeline.config import Config, HealthSettings
+from pipeline.ops import delivery as notify
 from storage import db as runs_store
 from storage import health as store
 
@@ -148,7 +148,7 @@ RULES: dict[str, Rule] = {
 
 
 def check_runs(config: Config, db, run_ids: list[int], clock: Clock) -> None:
-    """After-run step (pipeline.runner.after_runs): a summary line per run, its health checks, then
+    """After-run step (pipeline.ops.runner.after_runs): a summary line per run, its health checks, then
     delivery of the notifications they queued."""
     for run_id in run_ids:
         run = runs_store.get_run(db, run_id)

@@ -34,7 +34,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 from pipeline.clock import iso, system_clock
-from pipeline.normalise import canonical_url
+from pipeline.items.normalise import canonical_url
 from storage import db as store
 
 log = logging.getLogger(__name__)
