@@ -9,104 +9,16 @@ import hashlib
 import html
 import json
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import lxml.html
-from dateutil import parser as dateparser
 from w3lib.url import canonicalize_url, url_query_cleaner
 
+from pipeline.items.dates import LONDON, ParsedDate, date_iso, parse_date  # noqa: F401 - re-exported for spiders until they import dates
 from pipeline.items.schema import CONTENT_TYPES, Document, Publication, RawItem
-
-LONDON = ZoneInfo("Europe/London")
 
 
 class InvalidItem(ValueError):
     """A RawItem that cannot become a Publication (no title, no URL, ...)."""
-
-
-# ---------------------------------------------------------------- dates
-
-_LABEL = re.compile(
-    r"^\s*(?:last\s+updated|updated|published|first\s+published|date\s+published|posted)\s*:?\s*", re.I
-)
-_YEAR = re.compile(r"^\(?\s*(?:published\s+)?((?:19|20)\d\d)\s*\)?$", re.I)
-_ISO_START = re.compile(r"^\d{4}-\d\d")
-_ISO_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
-_URL_MONTH = re.compile(r"^((?:19|20)\d\d)/([a-z]+)$", re.I)
-_MONTHS = {
-    m: i
-    for i, names in enumerate(
-        [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-            ("october", "oct"), ("november", "nov"), ("december", "dec"),
-        ],
-        start=1,
-    )
-    for m in names
-}
-# Two defaults that differ in every field: a field that comes out different under the two parses was
-# not in the string, which tells the precision the site gave without guessing.
-_DEFAULT_A = datetime(2000, 1, 1, 0, 0, 0)
-_DEFAULT_B = datetime(2001, 2, 2, 1, 1, 1)
-
-
-@dataclass(frozen=True)
-class ParsedDate:
-    iso: str
-    precision: str
-
-
-def parse_date(raw: str | None) -> ParsedDate | None:
-    """Any date a source shows, to ISO 8601 and its precision; ``None`` if there is no date in it.
-
-    Datetimes become UTC (``2016-12-25T00:15:06Z``); a datetime without an offset is read as UK local
-    time, since every source is a UK site. Day-first is assumed for numeric dates (UK usage).
-    """
-    text = " ".join((raw or "").split())
-    text = _LABEL.sub("", text).strip(" .,;")
-    if not text:
-        return None
-    if m := _YEAR.match(text):
-        return ParsedDate(m.group(1), "year")
-    if m := _URL_MONTH.match(text):
-        month = _MONTHS.get(m.group(2).lower())
-        return ParsedDate(f"{m.group(1)}-{month:02d}", "month") if month else None
-    if _ISO_DATETIME.match(text):  # API timestamps: the standard library reads them ten times faster
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            moment = None
-        if moment is not None:
-            return _utc_datetime(moment)
-    dayfirst = not _ISO_START.match(text)
-    try:
-        a = dateparser.parse(text, default=_DEFAULT_A, dayfirst=dayfirst, fuzzy=True)
-        b = dateparser.parse(text, default=_DEFAULT_B, dayfirst=dayfirst, fuzzy=True)
-    except (ValueError, OverflowError):
-        return None
-    if a.year != b.year:
-        return None  # no year in the text: a bare "5 March" is not a usable date
-    if a.month != b.month:
-        return ParsedDate(f"{a.year:04d}", "year")
-    if a.day != b.day:
-        return ParsedDate(f"{a.year:04d}-{a.month:02d}", "month")
-    if (a.hour, a.minute) != (b.hour, b.minute):
-        return ParsedDate(a.date().isoformat(), "day")
-    return _utc_datetime(a)
-
-
-def _utc_datetime(moment: datetime) -> ParsedDate:
-    """A datetime as UTC to the second; one without an offset is UK local time (every source is a UK site)."""
-    local = moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
-    return ParsedDate(local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "datetime")
-
-
-def date_iso(raw: str | None) -> str | None:
-    parsed = parse_date(raw)
-    return parsed.iso if parsed else None
 
 
 # ---------------------------------------------------------------- URLs
