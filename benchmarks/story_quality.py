@@ -42,7 +42,7 @@ class Quality:
 
 def load_recorded_sites(config: Config, fixtures: Path, db_path: Path) -> None:
     """Every coded source's recorded site parsed offline (no engine, no network) into a database."""
-    from tests.support import crawl_offline
+    from pipeline.tools.offline import crawl_offline
 
     database = store.open_db(db_path)
     for slug, source in config.sources.items():

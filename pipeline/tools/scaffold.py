@@ -1,9 +1,10 @@
 """``new-source SLUG URL``: the files of a new coded source, in the manner of City Scrapers' generator.
 
-It writes ``spiders/<slug>.py`` (a SourceSpider whose parsing is left to write and fails clearly until it
-is), ``tests/fixtures/<slug>/`` (an empty recorded site to fill with ``record``), a test that fails until
-the spider yields items with a title and a date from that recorded site, and a config block appended
-under ``sources:`` in config.yaml. Nothing is written when the slug is invalid or already taken.
+It writes, from the templates in ``pipeline/tools/templates/``, ``spiders/<slug>.py`` (a SourceSpider
+whose parsing is left to write and fails clearly until it is), ``tests/fixtures/<slug>/`` (an empty recorded
+site to fill with ``record``), a test that fails until the spider yields items with a title and a date from
+that recorded site, and a config block appended under ``sources:`` in config.yaml. Nothing is written when
+the slug or the URL is invalid or the slug already taken.
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ import json
 import keyword
 import re
 from pathlib import Path
+from string import Template
 from urllib.parse import urlsplit
 
 import yaml
 
 SLUG = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+# The characters RFC 3986 allows in a URL, less the quotes: anything else (a quote, a backslash, a space, a
+# newline) has no business in a source's address, and refusing it keeps generated files plain.
+URL_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]+$")
+HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 class ScaffoldError(Exception):
@@ -27,9 +34,16 @@ def check(root: Path, config_path: Path, slug: str, url: str) -> None:
     if not SLUG.match(slug) or keyword.iskeyword(slug) or slug.endswith("_"):
         raise ScaffoldError(f"invalid slug {slug!r}: lower-case letters, digits and underscores, starting with "
                             "a letter, 2 to 40 characters (e.g. ofsted_news)")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    if not parts or parts.scheme not in ("http", "https") or not host:
         raise ScaffoldError(f"invalid URL {url!r}: give the absolute http(s) address of the source's listing")
+    if not URL_CHARS.match(url) or not HOST.match(host) or parts.username or parts.password:
+        raise ScaffoldError(f"invalid URL {url!r}: only the characters of a plain web address (no quotes, "
+                            "spaces, backslashes or user:password@)")
     if not (root / "spiders").is_dir():
         raise ScaffoldError(f"no spiders/ folder in {root}: run from the repository root or give --root")
     taken = [str(p.relative_to(root)) for p in (root / "spiders" / f"{slug}.py", root / "tests" / "fixtures" / slug,
@@ -40,7 +54,7 @@ def check(root: Path, config_path: Path, slug: str, url: str) -> None:
         raise ScaffoldError(f"source {slug!r} exists already: {', '.join(taken)}")
 
 
-def _config_sources(config_path: Path) -> dict:
+def _config_sources(config_path: Path) -> dict[str, object]:
     try:
         data = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
@@ -58,20 +72,20 @@ def scaffold(root: Path, slug: str, url: str, config_path: Path | None = None) -
     root = root.resolve()
     config_path = config_path or root / "config.yaml"
     check(root, config_path, slug, url)
-    host = urlsplit(url).hostname or ""
+    values = _template_values(slug, url)
     files = {
-        root / "spiders" / f"{slug}.py": SPIDER.format(slug=slug, url=url, host=host, cls=_class_name(slug)),
+        root / "spiders" / f"{slug}.py": _render("spider.py.tmpl", values),
         root / "tests" / "fixtures" / slug / "manifest.json": "{}\n",
         root / "tests" / "fixtures" / slug / "metadata.json": json.dumps({
             "source": slug, "origin": "not recorded yet",
             "note": f"Empty until recorded: safeguarding-news record --source {slug} --out tests/fixtures/{slug}",
             "files": {}}, indent=2) + "\n",
-        root / "tests" / "spiders" / f"test_{slug}.py": TEST.format(slug=slug, cls=_class_name(slug)),
+        root / "tests" / "spiders" / f"test_{slug}.py": _render("test_spider.py.tmpl", values),
     }
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    append_config_block(config_path, CONFIG_BLOCK.format(slug=slug, url=url, host=host))
+    append_config_block(config_path, _render("config_block.yaml.tmpl", values))
     return [*files, config_path]
 
 
@@ -96,97 +110,14 @@ def _class_name(slug: str) -> str:
     return "".join(p.capitalize() for p in slug.split("_")) + "Spider"
 
 
-CONFIG_BLOCK = """\
-  # {slug}: added by `safeguarding-news new-source`; fill in the TODO values, then remove this line
-  {slug}:
-    name: "TODO: the source's name as readers know it"
-    organisation: "TODO: the organisation that publishes it"
-    allowed_domains: [{host}]
-    trailing_slash: keep   # TODO: keep, strip or add, after the site's own URLs
-    schedule: "0 9 * * *"
-    options:
-      start_url: {url}
-"""
-
-SPIDER = '''"""TODO: the source in one line (what it publishes, where: SOURCES.md section).
-
-TODO: the door this spider takes (API, feed, sitemap or HTML listings) and why; quirks of the site with the
-date they were observed. Read CONTRIBUTING.md ("Adding a coded source") first.
-"""
-
-from __future__ import annotations
-
-from collections.abc import Iterator
-from typing import Any
-
-from scrapy.http import Response
-
-from pipeline.items.schema import RawItem
-from spiders._base import SourceSpider
-
-START_URL = "{url}"
-NOT_WRITTEN = "spiders/{slug}.py is a scaffold: write {{}} (see CONTRIBUTING.md, 'Adding a coded source')"
+def _template_values(slug: str, url: str) -> dict[str, str]:
+    """What the templates are filled with. A value that lands in Python source is a ``repr`` literal and one
+    that lands in YAML a JSON string, so nothing in a URL can end a string and run as code."""
+    host = urlsplit(url).hostname or ""
+    return {"slug": slug, "cls": _class_name(slug), "host": host, "url": url,
+            "slug_literal": repr(slug), "host_literal": repr(host), "url_literal": repr(url),
+            "url_yaml": json.dumps(url)}
 
 
-class {cls}(SourceSpider):
-    name = "{slug}"
-    allowed_domains = ["{host}"]
-
-    async def start(self):
-        self.use_door("listings")  # TODO: the door actually taken
-        yield self.request(self.options.get("start_url", START_URL), self.parse_listing)
-
-    def parse_listing(self, response: Response) -> Iterator[Any]:
-        """TODO: yield a request per publication (``self.request(url, self.parse_article)``) and one per
-        further listing page; ``self.record_error`` when the page lists nothing."""
-        raise NotImplementedError(NOT_WRITTEN.format("parse_listing"))
-
-    def parse_article(self, response: Response) -> Iterator[RawItem]:
-        """TODO: assemble one RawItem from small ``_parse_<field>`` methods."""
-        raise NotImplementedError(NOT_WRITTEN.format("parse_article"))
-'''
-
-TEST = '''"""{slug}: the recorded site in tests/fixtures/{slug}/ parsed offline, and one end-to-end crawl.
-
-Scaffolded by `safeguarding-news new-source`: these tests fail until the site is recorded
-(`safeguarding-news record --source {slug} --out tests/fixtures/{slug}`) and the spider is written. Add
-assertions on every field of one real item, invariants over all items and each edge case
-(CONTRIBUTING.md, "Adding a coded source").
-"""
-
-from __future__ import annotations
-
-import pytest
-
-from pipeline.config import load_config
-from spiders.{slug} import {cls}
-from tests.support import CONFIG, FIXTURES, crawl_offline, query, run_cli
-
-SITE = FIXTURES / "{slug}"
-OPTIONS = dict(load_config(CONFIG).source("{slug}").options)
-RECORD = "safeguarding-news record --source {slug} --out tests/fixtures/{slug}"
-
-
-@pytest.fixture(scope="module")
-def crawled():
-    return crawl_offline({cls}, SITE, OPTIONS)
-
-
-def test_items_have_a_title_and_a_date(crawled):
-    assert crawled.items, f"no item from {{SITE}}: record the site ({{RECORD}}), then write the spider"
-    for pub in crawled.publications():
-        assert pub.title and pub.published_at, pub.url
-        assert pub.url.startswith("https://")
-
-
-def test_no_errors_on_the_recorded_site(crawled):
-    assert crawled.spider.errors == []
-
-
-@pytest.mark.e2e
-def test_crawl_stores_publications(tmp_path):
-    db = tmp_path / "x.db"
-    result = run_cli("crawl", "--source", "{slug}", "--replay", str(SITE), "--db", str(db))
-    assert result.exit_code == 0, result.output
-    assert query(db, "select count(*) n from publications where source = ?", ("{slug}",))[0]["n"] > 0
-'''
+def _render(name: str, values: dict[str, str]) -> str:
+    return Template((TEMPLATES / name).read_text(encoding="utf-8")).substitute(values)

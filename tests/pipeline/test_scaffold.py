@@ -91,3 +91,32 @@ def test_config_block_goes_inside_sources_when_other_sections_follow(tmp_path):
     append_config_block(config, "  b:\n    name: B\n")
     assert config.read_text() == ("user_agent: x\nsources:\n  a:\n    name: A\n  b:\n    name: B\n\n# alerting\n"
                                   "alerts:\n  retry_minutes: 5\n")
+
+
+@pytest.mark.parametrize("url", [
+    'https://example.org/news"; import os; os.system("touch pwned"); x="',
+    "https://example.org/news'\nimport os\n",
+    "https://example.org/a\\b",
+    "https://user:secret@example.org/news",
+    "https://exa mple.org/news",
+])
+def test_a_url_that_could_break_out_of_generated_code_is_refused(repo, url):
+    before = tree(repo)
+    result = run_cli("new-source", "ofsted_news", url, "--root", str(repo))
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: invalid URL") and result.output.count("\n") == 1
+    assert tree(repo) == before
+
+
+def test_generated_code_holds_the_url_as_a_literal(repo):
+    """Whatever the URL, the spider module reads it back as data: parsed, not executed."""
+    url = "https://www.gov.uk/search?organisations[]=ofsted&q=(a+b)*;$x=1&y=%22"
+    assert run_cli("new-source", "ofsted_news", url, "--root", str(repo)).exit_code == 0
+    import ast
+
+    module = ast.parse((repo / "spiders" / "ofsted_news.py").read_text(encoding="utf-8"))
+    values = {node.targets[0].id: ast.literal_eval(node.value) for node in module.body
+              if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    assert values["START_URL"] == url
+    block = yaml.safe_load((repo / "config.yaml").read_text(encoding="utf-8"))["sources"]["ofsted_news"]
+    assert block["options"]["start_url"] == url
