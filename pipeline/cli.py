@@ -56,17 +56,16 @@ def _config(config_path: str | None, db: str | None) -> Config:
 config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False),
                              help="Path to config.yaml (default: ./config.yaml).")
 db_option = click.option("--db", type=click.Path(dir_okay=False),
-                         help="SQLite database (default: the path in config.yaml, or $SAFEGUARDING_NEWS_DB).")
+                         help="SQLite database (default: $SAFEGUARDING_NEWS_DB if set, else `database` in config.yaml).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=("\b\nExample:\n"
+        "  safeguarding-news crawl --source csprp_govuk --replay tests/fixtures/csprp_govuk --db demo.db"))
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
 def main(verbose: bool) -> None:
     """Collect UK child-safeguarding publications into SQLite.
 
-    \b
-    Example:
-      safeguarding-news crawl --source csprp_govuk --replay tests/fixtures/csprp_govuk --db demo.db
+    Every command has --help with an example. The documentation is README.md and docs/ in the repository.
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -82,7 +81,8 @@ def _table(rows: list[dict], columns: tuple[str, ...]) -> str:
     return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
 
-@main.command()
+@main.command(epilog=("\b\nExample (offline, from the recorded site):\n"
+        "  safeguarding-news crawl --source csprp_govuk --replay tests/fixtures/csprp_govuk --db demo.db"))
 @click.option("--source", "slugs", multiple=True, metavar="SLUG",
               help="Source to crawl (repeatable; default: every enabled source).")
 @db_option
@@ -91,12 +91,7 @@ def _table(rows: list[dict], columns: tuple[str, ...]) -> str:
 @config_option
 @friendly_errors
 def crawl(slugs: tuple[str, ...], db: str | None, replay: tuple[str, ...], config_path: str | None) -> None:
-    """Crawl sources once and store what they publish; exit 0 only if every source succeeded.
-
-    \b
-    Example (offline, from the recorded site):
-      safeguarding-news crawl --source csprp_govuk --replay tests/fixtures/csprp_govuk --db demo.db
-    """
+    """Crawl sources once and store what they publish; exit 0 only if every source succeeded."""
     from pipeline.ops.runner import crawl_sources
 
     config = _config(config_path, db)
@@ -111,7 +106,9 @@ def crawl(slugs: tuple[str, ...], db: str | None, replay: tuple[str, ...], confi
     sys.exit(0 if all(r["status"] == "ok" for r in runs) else EXIT_FAILURE)
 
 
-@main.command()
+@main.command(epilog=("\b\nExamples:\n"
+        "  safeguarding-news status --db safeguarding.db\n"
+        "  safeguarding-news status --json || notify-someone"))
 @db_option
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="JSON for machines: an object per source.")
@@ -119,11 +116,6 @@ def crawl(slugs: tuple[str, ...], db: str | None, replay: tuple[str, ...], confi
 def status(db: str | None, config_path: str | None, as_json: bool) -> None:
     """Per-source health: last run and its status, age of the last success against the schedule, items,
     new in the last 7 days, open alerts. Exit 1 when any source is unhealthy (for monitoring).
-
-    \b
-    Examples:
-      safeguarding-news status --db safeguarding.db
-      safeguarding-news status --json || notify-someone
     """
     from pipeline.clock import system_clock
     from pipeline.ops.status import source_status
@@ -154,7 +146,8 @@ def _status_text(entries: list[dict]) -> str:
     return "\n".join(lines)
 
 
-@main.command()
+@main.command(epilog=("\b\nExample:\n"
+        "  safeguarding-news schedule --config /etc/safeguarding-news/config.yaml"))
 @db_option
 @click.option("--replay", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Serve this recorded site instead of the internet (repeatable; for demos and tests).")
@@ -165,10 +158,6 @@ def schedule(db: str | None, replay: tuple[str, ...], config_path: str | None) -
 
     Overdue sources run once at start. One scheduler per database. SIGTERM or SIGINT stops it: no new
     runs, running crawls get scheduler.stop_grace_seconds to finish, then they are ended (`interrupted`).
-
-    \b
-    Example:
-      safeguarding-news schedule --config /etc/safeguarding-news/config.yaml
     """
     from pipeline.ops.scheduler import CrawlScheduler, SchedulerLocked
 
@@ -180,19 +169,15 @@ def schedule(db: str | None, replay: tuple[str, ...], config_path: str | None) -
         sys.exit(EXIT_FAILURE)
 
 
-@main.command()
+@main.command(epilog=("\b\nExamples:\n"
+        "  safeguarding-news cluster             # match publications not yet matched\n"
+        "  safeguarding-news cluster --rebuild   # re-derive every story"))
 @db_option
 @config_option
 @click.option("--rebuild", is_flag=True, help="Re-derive every story from scratch instead of matching new items.")
 @friendly_errors
 def cluster(db: str | None, config_path: str | None, rebuild: bool) -> None:
-    """Group publications that tell the same story (crawl does this for new items after every run).
-
-    \b
-    Examples:
-      safeguarding-news cluster             # match publications not yet matched
-      safeguarding-news cluster --rebuild   # re-derive every story
-    """
+    """Group publications that tell the same story (crawl does this for new items after every run)."""
     from pipeline import stories
     from storage.db import open_db
 
@@ -255,7 +240,9 @@ until_option = click.option("--until", metavar="WHEN",
 out_option = click.option("--out", metavar="PATH", help="Write to this file (replaced whole) instead of stdout.")
 
 
-@main.command()
+@main.command(epilog=("\b\nExamples:\n"
+        "  safeguarding-news search \"criminal exploitation\" --since 2024-01-01\n"
+        "  safeguarding-news search \"neglect OR abuse\" --source csprp_govuk --type review --json"))
 @click.argument("query")
 @source_filter
 @type_filter
@@ -272,11 +259,6 @@ def search(query: str, sources: tuple[str, ...], types: tuple[str, ...], since: 
 
     Plain words must all match (punctuation is fine); FTS5 syntax works too:
     OR, NOT, "exact phrases", prefix*, title:word. Matching terms are shown in **bold**.
-
-    \b
-    Examples:
-      safeguarding-news search "criminal exploitation" --since 2024-01-01
-      safeguarding-news search "neglect OR abuse" --source csprp_govuk --type review --json
     """
     from pipeline.outputs.search import results_json, results_text
     from storage import queries
@@ -293,7 +275,9 @@ def search(query: str, sources: tuple[str, ...], types: tuple[str, ...], since: 
         click.echo(f"no publications match: {query}", err=True)
 
 
-@main.command()
+@main.command(epilog=("\b\nExamples:\n"
+        "  safeguarding-news export --format csv --since 2024-01-01 --out publications.csv\n"
+        "  safeguarding-news export --format jsonl --source csprp_govuk > csprp.jsonl"))
 @click.option("--format", "fmt", default="csv", metavar="csv|json|jsonl",
               help="csv (default), json (one array) or jsonl (one object a line).")
 @source_filter
@@ -306,13 +290,7 @@ def search(query: str, sources: tuple[str, ...], types: tuple[str, ...], since: 
 @friendly_errors
 def export(fmt: str, sources: tuple[str, ...], types: tuple[str, ...], since: str | None, until: str | None,
            out: str | None, db: str | None, config_path: str | None) -> None:
-    """Publications for other tools, every column, UTF-8, oldest first (streamed: any size of database).
-
-    \b
-    Examples:
-      safeguarding-news export --format csv --since 2024-01-01 --out publications.csv
-      safeguarding-news export --format jsonl --source csprp_govuk > csprp.jsonl
-    """
+    """Publications for other tools, every column, UTF-8, oldest first (streamed: any size of database)."""
     from pipeline.outputs.export import FORMATS, write_export
     from pipeline.outputs.files import output
     from storage.queries import EXPORT_COLUMNS, iter_publications
@@ -327,7 +305,8 @@ def export(fmt: str, sources: tuple[str, ...], types: tuple[str, ...], since: st
                err=True)
 
 
-@main.command()
+@main.command(epilog=("\b\nExample:\n"
+        "  safeguarding-news feed --out /var/www/safeguarding.atom"))
 @out_option
 @click.option("--limit", default="50", metavar="N", help="The N newest stories (default 50).")
 @click.option("--url", "self_url", metavar="URL", help="Where the feed will be published (its rel=self link).")
@@ -335,12 +314,7 @@ def export(fmt: str, sources: tuple[str, ...], types: tuple[str, ...], since: st
 @config_option
 @friendly_errors
 def feed(out: str | None, limit: str, self_url: str | None, db: str | None, config_path: str | None) -> None:
-    """An Atom feed of the newest stories: one entry per story, with every source's link.
-
-    \b
-    Example:
-      safeguarding-news feed --out /var/www/safeguarding.atom
-    """
+    """An Atom feed of the newest stories: one entry per story, with every source's link."""
     from pipeline import clock
     from pipeline.outputs.feed import build_feed
     from pipeline.outputs.files import output
@@ -354,7 +328,9 @@ def feed(out: str | None, limit: str, self_url: str | None, db: str | None, conf
         stream.write(document.decode("utf-8"))
 
 
-@main.command()
+@main.command(epilog=("\b\nExamples:\n"
+        "  safeguarding-news digest                                   # the last 7 days, Markdown\n"
+        "  safeguarding-news digest --since 2024-12-01 --until 2024-12-31 --format html --out december.html"))
 @click.option("--since", default="7d", show_default=True, metavar="WHEN",
               help="Published on or after: an age (7d, 24h, 2w) or a date (2024-12-01).")
 @until_option
@@ -367,11 +343,6 @@ def digest(since: str, until: str | None, fmt: str, out: str | None, db: str | N
            config_path: str | None) -> None:
     """A digest in the manner of a CASPAR alert: one section per story with its sources, dates,
     summary and "Read the ..." links.
-
-    \b
-    Examples:
-      safeguarding-news digest                                   # the last 7 days, Markdown
-      safeguarding-news digest --since 2024-12-01 --until 2024-12-31 --format html --out december.html
     """
     from pipeline import clock
     from pipeline.outputs.digest import FORMATS, render_digest
@@ -392,7 +363,9 @@ def digest(since: str, until: str | None, fmt: str, out: str | None, db: str | N
 
 # ---------------------------------------------------------------- maintainers' tools
 
-@main.command()
+@main.command(epilog=("\b\nExamples:\n"
+        "  safeguarding-news record --source nspcc_learning --out tests/fixtures/nspcc_learning\n"
+        "  safeguarding-news record --source iwf --out /tmp/iwf --limit 20"))
 @click.option("--source", "slug", required=True, metavar="SLUG", help="The source to record (its spider crawls).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
               help="Folder of the recorded site (created; its manifest.json and metadata.json are replaced).")
@@ -403,11 +376,6 @@ def record(slug: str, out: str, limit: int | None, config_path: str | None) -> N
     """Crawl a source's live site with its spider and production settings (politeness included), and save
     every response as a recorded site that `crawl --replay` serves back. Only Content-Type, ETag,
     Last-Modified and redirects' Location are kept: never a cookie or an authorisation header.
-
-    \b
-    Examples:
-      safeguarding-news record --source nspcc_learning --out tests/fixtures/nspcc_learning
-      safeguarding-news record --source iwf --out /tmp/iwf --limit 20
     """
     from pipeline.tools.record import RecordError, record_source
 
@@ -424,7 +392,8 @@ def record(slug: str, out: str, limit: int | None, config_path: str | None) -> N
     sys.exit(0 if result["responses"] else EXIT_FAILURE)
 
 
-@main.command("new-source")
+@main.command("new-source", epilog=("\b\nExample:\n"
+        "  safeguarding-news new-source ofsted_news https://www.gov.uk/search/news-and-communications"))
 @click.argument("slug")
 @click.argument("url")
 @click.option("--root", type=click.Path(file_okay=False, exists=True), default=".", show_default=True,
@@ -434,10 +403,6 @@ def new_source(slug: str, url: str, root: str, config_path: str | None) -> None:
     """Scaffold a coded source: spiders/SLUG.py, tests/fixtures/SLUG/ (manifest.json, metadata.json),
     tests/spiders/test_SLUG.py (failing until the spider is written) and a config block in config.yaml.
     A source with an RSS, Atom or JSON feed or a sitemap needs no code: see CONTRIBUTING.md.
-
-    \b
-    Example:
-      safeguarding-news new-source ofsted_news https://www.gov.uk/search/news-and-communications
     """
     from pathlib import Path
 
