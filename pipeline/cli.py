@@ -56,7 +56,7 @@ def _config(config_path: str | None, db: str | None) -> Config:
 config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False),
                              help="Path to config.yaml (default: ./config.yaml).")
 db_option = click.option("--db", type=click.Path(dir_okay=False),
-                         help="SQLite database (default: $SAFEGUARDING_NEWS_DB if set, else `database` in config.yaml).")
+                         help="SQLite database (default: $SAFEGUARDING_NEWS_DB if set, else database in config.yaml).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=("\b\nExample:\n"
