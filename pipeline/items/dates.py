@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateparser
@@ -24,11 +24,30 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_iso(value: str) -> datetime:
+def parse_iso(value: str, naive: tzinfo = UTC) -> datetime:
     """A timestamp the pipeline wrote (or any ISO 8601 datetime) back to an aware datetime; one without an
-    offset is taken as UTC. ValueError when it is not ISO 8601."""
-    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    offset is taken to be in ``naive`` (UTC, or UK time for what a person typed). ValueError when it is not
+    ISO 8601 (or out of range)."""
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except OverflowError:
+        raise ValueError(f"date out of range: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=naive)
+
+
+def start_of(value: str | None) -> datetime | None:
+    """A stored date of any precision (``2024``, ``2024-12``, ``2024-12-12``, a UTC datetime) as the aware
+    moment it starts (a date starts at midnight UK time); None when it is empty or not ISO 8601."""
+    text = (value or "").strip()
+    try:
+        if len(text) > 10:
+            return parse_iso(text).astimezone(UTC)
+        padded = {4: "-01-01", 7: "-01", 10: ""}.get(len(text))
+        if padded is None:
+            return None
+        return datetime.combine(date.fromisoformat(text + padded), time(0), tzinfo=LONDON).astimezone(UTC)
+    except ValueError:
+        return None
 
 
 _LABEL = re.compile(

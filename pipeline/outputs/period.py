@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from pipeline.clock import iso
-from pipeline.items.normalise import LONDON
+from pipeline.items.dates import LONDON, parse_iso
 from pipeline.outputs import BadInput
 from storage.queries import Filters
 
@@ -45,10 +45,22 @@ def uk_date(moment: datetime) -> date:
     return moment.astimezone(LONDON).date()
 
 
-def parse_moment(value: str, now: datetime, option: str, *, end_of_day: bool = False) -> datetime:
+# Dates an analyst may give: datetime's own range, less a day at each end so that moving to the next UK day
+# or to UTC never leaves it. Later than this is "no end" (``--until 9999-12-31``), earlier is refused.
+FIRST_DAY, LAST_DAY = date(1, 1, 2), date(9999, 12, 30)
+
+
+def parse_moment(value: str, now: datetime, option: str, *, end_of_day: bool = False) -> datetime | None:
     """One ``--since``/``--until`` value as an aware datetime. A bare date means the start of that UK day,
-    or with ``end_of_day`` the start of the next (so ``--until 2024-12-31`` includes the 31st)."""
+    or with ``end_of_day`` the start of the next (so ``--until 2024-12-31`` includes the 31st). An
+    ``--until`` past the last day a datetime can hold is no bound at all (None)."""
     text = value.strip()
+    day = text[:10]
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}(T.*)?", text) and not FIRST_DAY.isoformat() <= day <= LAST_DAY.isoformat():
+        if end_of_day and day > LAST_DAY.isoformat():
+            return None
+        raise BadInput(f"{option}: {value!r} is outside the dates this tool handles "
+                       f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})")
     try:
         if m := _RELATIVE.match(text):
             return now - timedelta(**{_UNITS[m.group(2).lower()]: int(m.group(1))})
@@ -56,10 +68,9 @@ def parse_moment(value: str, now: datetime, option: str, *, end_of_day: bool = F
             day = date.fromisoformat(text)
             day += timedelta(days=1) if end_of_day else timedelta(0)
             return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(UTC)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_iso(text, naive=LONDON).astimezone(UTC)
     except (ValueError, OverflowError):
         raise BadInput(f"{option}: cannot read {value!r} as a date or an age ({EXAMPLES})") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=LONDON)).astimezone(UTC)
 
 
 def parse_period(since: str | None, until: str | None, now: datetime, open_end: bool = True) -> Period:

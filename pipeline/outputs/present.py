@@ -7,12 +7,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.config import Config
-from pipeline.items.normalise import LONDON
+from pipeline.items.dates import LONDON, parse_iso, start_of
 from storage.queries import Story
 
 MAX_SUMMARY_WORDS = 150
@@ -76,8 +76,7 @@ def date_text(published_at: str | None) -> str:
     value = (published_at or "").strip()
     try:
         if len(value) > 10:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return moment.astimezone(LONDON).strftime("%d %B %Y")
+            return parse_iso(value).astimezone(LONDON).strftime("%d %B %Y")
         if len(value) == 10:
             return date.fromisoformat(value).strftime("%d %B %Y")
         if len(value) == 7:
@@ -87,22 +86,6 @@ def date_text(published_at: str | None) -> str:
     except ValueError:
         pass
     return ""
-
-
-def moment_of(value: str | None) -> datetime | None:
-    """An ISO value of any precision as an aware datetime (a date means the start of that UK day)."""
-    text = (value or "").strip()
-    try:
-        if len(text) > 10:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-        padded = {4: "-01-01", 7: "-01", 10: ""}.get(len(text))
-        if padded is None:
-            return None
-        day = date.fromisoformat(text + padded)
-        return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(UTC)
-    except ValueError:
-        return None
 
 
 def link_label(content_type: str | None) -> str:
@@ -120,8 +103,8 @@ def present(story: Story, names: Mapping[str, str]) -> StoryView:
     for m in members:
         sources.setdefault(org(m), date_text(m["published_at"]))
     links = [link for m in members for link in _links(m, "" if org(m) == org(lead) else org(m))]
-    published = [t for t in (moment_of(m["published_at"]) for m in members) if t]
-    updated = [moment_of(m["updated_at"]) or moment_of(m["published_at"]) or moment_of(m["first_seen_at"])
+    published = [t for t in (start_of(m["published_at"]) for m in members) if t]
+    updated = [start_of(m["updated_at"]) or start_of(m["published_at"]) or start_of(m["first_seen_at"])
                for m in members]
     return StoryView(
         id=story.id,

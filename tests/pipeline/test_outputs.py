@@ -8,12 +8,13 @@ import feedparser
 import pytest
 from markdown_it import MarkdownIt
 
+from pipeline.items.dates import start_of
 from pipeline.outputs import BadInput
 from pipeline.outputs.digest import digest_html, digest_markdown, md, render_digest
 from pipeline.outputs.export import write_export
 from pipeline.outputs.feed import build_feed, entry_id
 from pipeline.outputs.period import Period, parse_moment, parse_period
-from pipeline.outputs.present import date_text, link_label, moment_of, present
+from pipeline.outputs.present import date_text, link_label, present
 from pipeline.outputs.search import results_json, results_text
 from storage.db import open_db
 from storage.queries import EXPORT_COLUMNS, Story, iter_publications, newest_stories, search, stories_between
@@ -69,6 +70,13 @@ def test_a_digest_period_ends_now_unless_told():
     assert parse_period("7d", None, NOW, open_end=False).end == NOW
 
 
+def test_until_the_end_of_time_is_no_end_and_year_one_is_refused():
+    assert parse_period("2024-01-01", "9999-12-31", NOW).end is None
+    assert parse_period(None, "9999-12-31T23:59:59", NOW).end is None
+    with pytest.raises(BadInput, match="--since: '0001-01-01' is outside the dates this tool handles"):
+        parse_period("0001-01-01", None, NOW)
+
+
 @pytest.mark.parametrize(
     ("since", "until", "message"),
     [
@@ -110,12 +118,12 @@ def test_date_text(value, text):
     assert date_text(value) == text
 
 
-def test_moment_of_every_precision():
-    assert moment_of("2024-12-12T09:30:00Z") == utc(2024, 12, 12, 9, 30)
-    assert moment_of("2024-07-01") == utc(2024, 6, 30, 23)
-    assert moment_of("2025-01") == utc(2025, 1, 1)
-    assert moment_of("2024") == utc(2024, 1, 1)
-    assert moment_of(None) is None and moment_of("nonsense") is None
+def test_start_of_every_precision():
+    assert start_of("2024-12-12T09:30:00Z") == utc(2024, 12, 12, 9, 30)
+    assert start_of("2024-07-01") == utc(2024, 6, 30, 23)
+    assert start_of("2025-01") == utc(2025, 1, 1)
+    assert start_of("2024") == utc(2024, 1, 1)
+    assert start_of(None) is None and start_of("nonsense") is None
 
 
 def test_link_labels_by_content_type():
