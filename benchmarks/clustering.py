@@ -4,7 +4,7 @@ new publications against 100,000 stored (the figures of the deduplication issue)
     python benchmarks/clustering.py [--publications 100000] [--profile] [--smoke] [--strict] [--workdir DIR]
 
 A synthetic corpus of five sources (realistic titles, summaries and bodies from benchmarks/synthetic.py) is
-stored with ``storage.db.store_batch``. About a quarter of its stories are told by several sources, as
+stored with ``storage.publications.store_batch``. About a quarter of its stories are told by several sources, as
 real ones are: near-duplicate titles and summaries in two or three sources (the LSH buckets' work), the same
 PDF on GOV.UK and on the Panel's site, news pages linking to the GOV.UK publication, and hard negatives (a
 series whose titles differ only by their years, with near-identical summaries).
@@ -157,7 +157,7 @@ class Corpus:
 
 
 def fill(db, stream: Iterator, count: int, batch: int = 500) -> tuple[list, float]:
-    from storage.db import store_batch
+    from storage.publications import store_batch
 
     kept, started = [], time.perf_counter()
     while count > 0:

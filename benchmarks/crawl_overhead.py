@@ -82,10 +82,11 @@ def _timed(cmd: list[str], server, log: Path) -> tuple[Crawl, str]:
 def pipeline_crawl(config_path: Path, slug: str, db: Path, server, log: Path,
                    profile: Path | None = None) -> tuple[Crawl, dict]:
     from pipeline.clock import iso, system_clock
-    from storage import db as store
+    from storage.db import open_db
+    from storage.runs import start_run
 
-    database = store.open_db(db)
-    run_id = store.start_run(database, slug, iso(system_clock()), pid=os.getpid())
+    database = open_db(db)
+    run_id = start_run(database, slug, iso(system_clock()), pid=os.getpid())
     database.close()
     profiling = ["-m", "cProfile", "-o", str(profile)] if profile else []
     cmd = [sys.executable, *profiling, "-m", "pipeline.crawl.process", "--config", str(config_path), "--source", slug,

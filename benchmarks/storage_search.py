@@ -5,7 +5,7 @@
 
 Synthetic publications of five sources with realistic text (benchmarks/synthetic.py: a title, a summary, a
 body of a few hundred words, topics, documents, links) are written into a fresh database with
-``storage.db.store_batch`` in batches of ``crawl.batch_size`` (100 in config.yaml, as the crawl writes them);
+``storage.publications.store_batch`` in batches of ``crawl.batch_size`` (100 in config.yaml, as the crawl writes them);
 the full-text index is kept by its triggers. Only the ``store_batch`` calls are timed, not the generation
 of the text. Targets: the first 100,000 stored in at most 20 s.
 
@@ -84,7 +84,7 @@ def rare_terms(seed: int = 1) -> list[str]:
 
 def store(db, start: int, end: int, batch: int, seed: int = 1) -> float:
     """Store publications ``start``..``end`` in batches; return the seconds spent in ``store_batch``."""
-    from storage.db import store_batch
+    from storage.publications import store_batch
 
     spent = 0.0
     now = "2026-01-01T00:00:00Z"

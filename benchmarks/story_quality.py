@@ -24,7 +24,8 @@ from dataclasses import dataclass  # noqa: E402
 from pipeline import stories  # noqa: E402
 from pipeline.config import Config, load_config  # noqa: E402
 from pipeline.items.normalise import normalise  # noqa: E402
-from storage import db as store  # noqa: E402
+from storage.db import open_db  # noqa: E402
+from storage.publications import store_batch  # noqa: E402
 
 PRECISION_FLOOR = 0.95  # floors may only rise (tests/pipeline/test_story_quality.py pins them)
 RECALL_FLOOR = 0.90
@@ -44,7 +45,7 @@ def load_recorded_sites(config: Config, fixtures: Path, db_path: Path) -> None:
     """Every coded source's recorded site parsed offline (no engine, no network) into a database."""
     from pipeline.tools.offline import crawl_offline
 
-    database = store.open_db(db_path)
+    database = open_db(db_path)
     for slug, source in config.sources.items():
         module = importlib.import_module(f"spiders.{slug}")
         spider_cls = next(v for v in vars(module).values() if isinstance(v, type) and getattr(v, "name", None) == slug)
@@ -56,12 +57,12 @@ def load_recorded_sites(config: Config, fixtures: Path, db_path: Path) -> None:
             except ValueError:
                 continue
             pubs.setdefault(pub.id, pub)
-        store.store_batch(database, pubs.values(), "2026-01-01T00:00:00Z")
+        store_batch(database, pubs.values(), "2026-01-01T00:00:00Z")
     database.close()
 
 
 def evaluate(db_path: Path, pairs_path: Path, rebuild: bool = True) -> Quality:
-    database = store.open_db(db_path)
+    database = open_db(db_path)
     (stories.rebuild if rebuild else stories.match_pending)(database)
     cluster = {r["url"]: r["cluster_id"] for r in database.query("select url, cluster_id from publications")}
     database.close()

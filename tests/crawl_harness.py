@@ -16,7 +16,8 @@ from pipeline.config import Source, load_config
 from pipeline.crawl.process import scrapy_settings
 from pipeline.items.schema import RawItem
 from spiders._base import SourceSpider
-from storage import db as store
+from storage import runs
+from storage.db import open_db
 from tests.support import CONFIG
 
 
@@ -49,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(CONFIG)
     source = Source(slug="harness", name="harness", organisation="harness",
                     allowed_domains=tuple(json.loads(args.domains)))
-    database = store.open_db(args.db)
-    run_id = store.start_run(database, "harness", "2025-01-01T00:00:00Z", pid=None)
+    database = open_db(args.db)
+    run_id = runs.start_run(database, "harness", "2025-01-01T00:00:00Z", pid=None)
     database.close()
 
     from scrapy.crawler import CrawlerProcess

@@ -17,7 +17,8 @@ from pipeline.clock import iso
 from pipeline.config import load_config
 from pipeline.items.normalise import normalise
 from pipeline.items.schema import RawItem
-from storage.db import start_run, store_batch, update_run
+from storage.publications import store_batch
+from storage.runs import start_run, update_run
 from tests.support import CONFIG, FIXTURES
 
 SLUG = "csprp_govuk"

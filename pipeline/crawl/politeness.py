@@ -35,7 +35,8 @@ from twisted.internet.task import deferLater
 
 from pipeline.clock import iso, system_clock
 from pipeline.items.normalise import canonical_url
-from storage import db as store
+from storage import crawl_state
+from storage.db import open_db
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +154,9 @@ class ConditionalRequestsMiddleware:
             raise NotConfigured
         self.crawler = crawler
         self.source = settings.get("SGN_SOURCE")
-        self.db = store.open_db(settings.get("SGN_DB_PATH"))
+        self.db = open_db(settings.get("SGN_DB_PATH"))
         # A full walk asks for everything again, so that what changed without a new validator is found.
-        self.validators = {} if settings.getbool("SGN_FULL_WALK") else store.load_validators(self.db, self.source)
+        self.validators = {} if settings.getbool("SGN_FULL_WALK") else crawl_state.load_validators(self.db, self.source)
         self.fresh: dict[str, tuple[str | None, str | None]] = {}
         # after the spider has closed and the recorder has written its last batch
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
@@ -188,10 +189,10 @@ class ConditionalRequestsMiddleware:
         be read, since a 304 there would hide what it lists. Pages whose parse failed are not kept."""
         failed = {e.rsplit(": ", 1)[-1] for e in getattr(self.crawler.spider, "errors", [])}
         slash = self.crawler.settings.get("SGN_TRAILING_SLASH", "keep")
-        stored = set(store.known_publications(self.db, self.source))
+        stored = set(crawl_state.known_publications(self.db, self.source))
         rows = {url: v for url, v in self.fresh.items()
                 if url not in failed and canonical_url(url, slash) in stored}
-        store.save_validators(self.db, self.source, rows, iso(system_clock()))
+        crawl_state.save_validators(self.db, self.source, rows, iso(system_clock()))
         self.db.close()
 
 

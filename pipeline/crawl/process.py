@@ -91,14 +91,15 @@ def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
 def incremental_state(config: Config, source: Source, db_path: str) -> tuple[bool, dict[str, str]]:
     """Whether this crawl walks everything again (none yet, or the last is ``full_walk_days`` old), and
     otherwise what is already stored, so that the spider fetches only what is new or newer."""
-    from storage import db as store
+    from storage import crawl_state
+    from storage.db import open_db
 
-    database = store.open_db(db_path)
+    database = open_db(db_path)
     try:
-        last = store.last_full_walk(database, source.slug)
+        last = crawl_state.last_full_walk(database, source.slug)
         age = (system_clock() - datetime.fromisoformat(last.replace("Z", "+00:00"))).days if last else None
         full_walk = age is None or age >= config.crawl.full_walk_days
-        return full_walk, ({} if full_walk else store.known_publications(database, source.slug))
+        return full_walk, ({} if full_walk else crawl_state.known_publications(database, source.slug))
     finally:
         database.close()
 

@@ -18,7 +18,8 @@ from twisted.internet.task import LoopingCall
 from pipeline.clock import iso, system_clock
 from pipeline.items.normalise import InvalidItem, canonical_url, date_iso, normalise
 from pipeline.items.schema import Publication, RawItem
-from storage import db as store
+from storage import crawl_state, publications, runs
+from storage.db import open_db
 
 log = logging.getLogger(__name__)
 MAX_MESSAGES = 5
@@ -87,7 +88,7 @@ class StorePipeline:
         self.trailing_slash = settings.get("SGN_TRAILING_SLASH", "keep")
         self.batch_size = settings.getint("SGN_BATCH_SIZE", 100)
         self.clock = system_clock
-        self.db = store.open_db(settings.get("SGN_DB_PATH"))
+        self.db = open_db(settings.get("SGN_DB_PATH"))
         self.buffer: list[Publication] = []
         self.seen_ids: set[str] = set()
         self.seen_urls: set[str] = set()
@@ -134,7 +135,7 @@ class StorePipeline:
         if not self.buffer and not seen:
             return
         now = iso(self.clock())
-        result = self._write(lambda: store.store_batch(self.db, self.buffer, now))
+        result = self._write(lambda: publications.store_batch(self.db, self.buffer, now))
         if result is None:
             return  # kept in the buffer for the next flush
         self.buffer = []
@@ -143,9 +144,9 @@ class StorePipeline:
         if seen:
             urls = sorted({canonical_url(u, self.trailing_slash) for u in seen} - self.touched)
             self.touched.update(urls)
-            self.counts["unchanged"] += self._write(lambda: store.touch_seen(self.db, spider.name, urls, now)) or 0
+            self.counts["unchanged"] += self._write(lambda: publications.touch_seen(self.db, spider.name, urls, now)) or 0
             del spider.unchanged[: len(seen)]
-        store.update_run(self.db, self.run_id, **self.counts, invalid=len(self.invalid))
+        runs.update_run(self.db, self.run_id, **self.counts, invalid=len(self.invalid))
 
     def _write(self, write: Any) -> Any:
         """A write retried while the database is locked or busy; None when it still fails (logged)."""
@@ -170,14 +171,14 @@ class StorePipeline:
         skips = [(canonical_url(u, self.trailing_slash), r, date_iso(d))
                  for u, r, d in getattr(spider, "remembered_skips", [])]
         if skips:
-            self._write(lambda: store.save_skipped(self.db, spider.name, skips, iso(self.clock())))
+            self._write(lambda: crawl_state.save_skipped(self.db, spider.name, skips, iso(self.clock())))
         if self.buffer or self.write_failures:
             errors.append(f"{len(self.buffer)} items could not be written to the database")
         status = run_status(stored=self.counts["items"] + self.counts["unchanged"], errors=len(errors), reason=reason)
         message = summary_message(errors, self.invalid)
         if reason not in ("finished", "shutdown"):
             message = f"closed: {reason}; {message}".rstrip("; ")
-        store.update_run(
+        runs.update_run(
             self.db,
             self.run_id,
             **self.counts,

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from pipeline.clock import Clock, iso, system_clock
 from pipeline.config import AlertSettings, Config
-from storage import health as store
+from storage import alerts
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = timedelta(hours=6)
@@ -54,7 +54,7 @@ def deliver_due(config: Config, db, clock: Clock = system_clock,
 def _deliver_channel(settings: AlertSettings, channel: str, db, clock: Clock, env: Mapping[str, str],
                      figures: dict[str, int]) -> None:
     now = clock()
-    due = store.due_deliveries(db, channel, iso(now))
+    due = alerts.due_deliveries(db, channel, iso(now))
     if not due:
         return
     ids = [d["delivery_id"] for d in due]
@@ -64,13 +64,13 @@ def _deliver_channel(settings: AlertSettings, channel: str, db, clock: Clock, en
     except DeliveryError as exc:
         attempts = max(d["attempts"] for d in due) + 1
         retry = None if attempts >= settings.max_attempts else now + retry_delay(settings, attempts)
-        store.mark_failed(db, ids, str(exc), iso(retry) if retry else None, iso(now))
+        alerts.mark_failed(db, ids, str(exc), iso(retry) if retry else None, iso(now))
         figures["failed"] += len(ids)
         when = f"retry at {iso(retry)}" if retry else "giving up"
         log.error("alert delivery by %s failed (attempt %d of %d, %s): %s", channel, attempts,
                   settings.max_attempts, when, exc)
         return
-    store.mark_delivered(db, ids, iso(now))
+    alerts.mark_delivered(db, ids, iso(now))
     figures["delivered"] += len(ids)
     log.info("alert delivery by %s: %d notification(s) sent", channel, len(ids))
 

@@ -15,11 +15,15 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
-from pipeline.clock import Clock, iso
+from sqlite_utils import Database
+
+from pipeline.clock import Clock
 from pipeline.config import Config, HealthSettings
-from pipeline.ops import delivery as notify
-from storage import db as runs_store
-from storage import health as store
+from pipeline.items.dates import iso, parse_iso
+from pipeline.ops import delivery
+from storage import checks, runs
+from storage.alerts import AlertChange
+from storage.checks import RunSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +40,6 @@ class Context:
 
 Verdict = str | bool | None  # a problem (its message), False for healthy, None for "cannot tell"
 Rule = Callable[[Context], Verdict]
-
-
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def found(run: dict[str, Any]) -> int:
@@ -84,7 +84,7 @@ def stale(ctx: Context) -> Verdict:
     since = ctx.newest_first_seen or ctx.first_run_started
     if since is None:
         return None
-    age = ctx.now - _parse(since)
+    age = ctx.now - parse_iso(since)
     if age <= timedelta(days=ctx.settings.stale_days):
         return False
     what = "no new publication found" if ctx.newest_first_seen else "no publication found at all"
@@ -144,14 +144,51 @@ RULES: dict[str, Rule] = {
 }
 
 
+# ---------------------------------------------------------------- deciding (pure)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check decided for one run: its field coverage, each rule's verdict, the alert changes."""
+
+    coverage: tuple[float | None, float | None]  # date_coverage, summary_coverage
+    verdicts: dict[str, Verdict]
+    changes: list[AlertChange]
+
+
+def coverage_shares(run: dict[str, Any], counts: dict[str, int], settings: HealthSettings
+                    ) -> tuple[float | None, float | None]:
+    """Share of the publications a full walk saw with a date and with a summary, kept with the run."""
+    if not run["finished_at"] or not full_walk(run) or counts["seen"] < settings.min_coverage_items:
+        return None, None
+    return round(counts["with_date"] / counts["seen"], 4), round(counts["with_summary"] / counts["seen"], 4)
+
+
+def decide(snapshot: RunSnapshot, settings: HealthSettings, now: datetime) -> Outcome:
+    """Judge one finished run from what was read about it: no database, no clock."""
+    coverage = coverage_shares(snapshot.run, snapshot.coverage, settings)
+    run = {**snapshot.run, "date_coverage": coverage[0], "summary_coverage": coverage[1]}
+    ctx = Context(run=run, history=snapshot.history, settings=settings, now=now,
+                  newest_first_seen=snapshot.newest_first_seen, first_run_started=snapshot.first_run_started)
+    verdicts = {kind: rule(ctx) for kind, rule in RULES.items()}
+    changes = []
+    for kind, verdict in verdicts.items():
+        current = snapshot.open_alerts.get(kind)
+        if isinstance(verdict, str) and current is None:
+            changes.append(AlertChange(kind, verdict))
+        elif verdict is False and current is not None:
+            changes.append(AlertChange(kind, current["message"], alert_id=current["id"]))
+    return Outcome(coverage, verdicts, changes)
+
+
 # ---------------------------------------------------------------- the after-run step
 
 
-def check_runs(config: Config, db, run_ids: list[int], clock: Clock) -> None:
+def check_runs(config: Config, db: Database, run_ids: list[int], clock: Clock) -> None:
     """After-run step (pipeline.ops.runner.after_runs): a summary line per run, its health checks, then
     delivery of the notifications they queued."""
     for run_id in run_ids:
-        run = runs_store.get_run(db, run_id)
+        run = runs.get_run(db, run_id)
         if run is None:
             continue
         log_summary(run)
@@ -159,47 +196,33 @@ def check_runs(config: Config, db, run_ids: list[int], clock: Clock) -> None:
             log.info("%s: run %d is %s; health not checked", run["source"], run_id, run["status"])
             continue
         check_run(config, db, run, clock())
-    notify.deliver_due(config, db, clock)
+    delivery.deliver_due(config, db, clock)
 
 
-def check_run(config: Config, db, run: dict[str, Any], now: datetime) -> dict[str, Verdict]:
-    """Judge one finished run; returns each rule's verdict."""
-    run = {**run, **record_coverage(config, db, run)}
+def check_run(config: Config, db: Database, run: dict[str, Any], now: datetime) -> dict[str, Verdict]:
+    """Judge one finished run: read once, decide, write once; returns each rule's verdict."""
     settings = config.health_for(run["source"])
-    ctx = Context(run=run, history=store.earlier_runs(db, run["source"], run["id"], settings.history_runs),
-                  settings=settings, now=now, newest_first_seen=store.newest_first_seen(db, run["source"]),
-                  first_run_started=store.first_run_started(db, run["source"]))
-    verdicts = {kind: rule(ctx) for kind, rule in RULES.items()}
-    for kind, verdict in verdicts.items():
-        apply_verdict(config, db, run, kind, verdict, now)
-    return verdicts
+    snapshot = checks.read_snapshot(db, run["id"], settings.history_runs)
+    if snapshot is None:
+        return {}
+    outcome = decide(snapshot, settings, now)
+    ids = checks.write_outcome(db, snapshot.run, outcome.coverage, outcome.changes, iso(now),
+                               delivery.channels(config))
+    for change, alert_id in zip(outcome.changes, ids, strict=True):
+        _log_change(snapshot, change, alert_id)
+    return outcome.verdicts
 
 
-def record_coverage(config: Config, db, run: dict[str, Any]) -> dict[str, float | None]:
-    """Share of the publications a full walk saw with a date and with a summary, kept with the run."""
-    shares: dict[str, float | None] = {"date_coverage": None, "summary_coverage": None}
-    if run["finished_at"] and full_walk(run):
-        counts = store.coverage_counts(db, run["source"], run["started_at"], run["finished_at"])
-        if counts["seen"] >= config.health_for(run["source"]).min_coverage_items:
-            shares = {"date_coverage": round(counts["with_date"] / counts["seen"], 4),
-                      "summary_coverage": round(counts["with_summary"] / counts["seen"], 4)}
-    store.set_run_coverage(db, run["id"], shares["date_coverage"], shares["summary_coverage"])
-    return shares
-
-
-def apply_verdict(config: Config, db, run: dict[str, Any], kind: str, verdict: Verdict,
-                  now: datetime) -> None:
-    source = run["source"]
-    current = store.open_alert(db, source, kind)
-    fields = {"source": source, "kind": kind, "run_id": run["id"]}
-    if isinstance(verdict, str) and current is None:
-        alert_id = store.raise_alert(db, source, kind, run["id"], verdict, iso(now), notify.channels(config))
-        log.warning("ALERT %s %s: %s", source, kind, verdict,
-                    extra={"alert": {**fields, "id": alert_id, "event": "raised", "message": verdict}})
-    elif verdict is False and current is not None:
-        store.resolve_alert(db, current["id"], iso(now), notify.channels(config))
-        log.info("RESOLVED %s %s (raised %s by run %s)", source, kind, current["raised_at"],
-                 current["run_id"], extra={"alert": {**fields, "id": current["id"], "event": "resolved"}})
+def _log_change(snapshot: RunSnapshot, change: AlertChange, alert_id: int | None) -> None:
+    run = snapshot.run
+    fields = {"source": run["source"], "kind": change.kind, "run_id": run["id"]}
+    if change.raises:
+        log.warning("ALERT %s %s: %s", run["source"], change.kind, change.message,
+                    extra={"alert": {**fields, "id": alert_id, "event": "raised", "message": change.message}})
+        return
+    current = snapshot.open_alerts[change.kind]
+    log.info("RESOLVED %s %s (raised %s by run %s)", run["source"], change.kind, current["raised_at"],
+             current["run_id"], extra={"alert": {**fields, "id": current["id"], "event": "resolved"}})
 
 
 # ---------------------------------------------------------------- the run's summary line
@@ -212,7 +235,7 @@ def log_summary(run: dict[str, Any]) -> None:
     """One line per run with its figures (and, in JSON logs, the same figures as fields)."""
     seconds = None
     if run["finished_at"]:
-        seconds = int((_parse(run["finished_at"]) - _parse(run["started_at"])).total_seconds())
+        seconds = int((parse_iso(run["finished_at"]) - parse_iso(run["started_at"])).total_seconds())
     figures = {k: run.get(k) or 0 for k in SUMMARY_FIGURES}
     http = json.loads(run.get("http_errors") or "{}")
     text = " ".join(f"{k}={v}" for k, v in figures.items())

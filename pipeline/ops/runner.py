@@ -13,7 +13,8 @@ from pathlib import Path
 from pipeline.clock import Clock, iso, system_clock
 from pipeline.config import Config, Source
 from pipeline.replay import ReplayServer
-from storage import db as store
+from storage import runs
+from storage.db import open_db
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ def crawl_sources(
     parallel: int = 2,
 ) -> list[dict]:
     """Crawl each source in its own process (up to ``parallel`` at once) and return their run rows."""
-    db = store.open_db(db_path)
-    closed = store.close_dead_runs(db, iso(clock()), pid_alive)
+    db = open_db(db_path)
+    closed = runs.close_dead_runs(db, iso(clock()), pid_alive)
     if closed:
         log.warning("closed %d run(s) left open by a dead crawl as interrupted: %s", len(closed), closed)
     server = ReplayServer(replay).start() if replay else None
@@ -60,7 +61,7 @@ def crawl_sources(
         if server:
             server.stop()
     after_runs(config, db, run_ids, clock)
-    return [store.get_run(db, run_id) for run_id in run_ids]
+    return [runs.get_run(db, run_id) for run_id in run_ids]
 
 
 def after_runs(config: Config, db, run_ids: list[int], clock: Clock) -> None:
@@ -123,12 +124,12 @@ def _stop_all(config: Config, running: list[_Child], db, clock: Clock) -> None:
         except subprocess.TimeoutExpired:
             child.proc.kill()
             child.proc.wait()
-        store.close_open_run(db, child.run_id, "interrupted", "crawl stopped by the operator", iso(clock()))
+        runs.close_open_run(db, child.run_id, "interrupted", "crawl stopped by the operator", iso(clock()))
 
 
 def _spawn(config: Config, source: Source, db, db_path: str, server: ReplayServer | None,
            clock: Clock) -> tuple[int, _Child | None]:
-    run_id = store.start_run(db, source.slug, iso(clock()), pid=os.getpid())  # alive until the child's is set
+    run_id = runs.start_run(db, source.slug, iso(clock()), pid=os.getpid())  # alive until the child's is set
     cmd = [sys.executable, "-m", "pipeline.crawl.process", "--config", config.path, "--source", source.slug,
            "--db", str(db_path), "--run-id", str(run_id)]
     if server:
@@ -140,9 +141,9 @@ def _spawn(config: Config, source: Source, db, db_path: str, server: ReplayServe
         proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     except OSError as exc:
         log.error("%s: cannot start the crawl process: %s", source.slug, exc)
-        store.close_open_run(db, run_id, "failed", f"cannot start the crawl process: {exc}", iso(clock()))
+        runs.close_open_run(db, run_id, "failed", f"cannot start the crawl process: {exc}", iso(clock()))
         return run_id, None
-    store.set_run_pid(db, run_id, proc.pid)
+    runs.set_run_pid(db, run_id, proc.pid)
     log.info("crawling %s (run %d, pid %d)", source.slug, run_id, proc.pid)
     return run_id, _Child(source, run_id, proc, time.monotonic() + config.crawl.timeout_seconds)
 
@@ -152,8 +153,8 @@ def _reap(child: _Child, db, clock: Clock) -> None:
     reason = child.notes or [f"crawl process exited with status {code}" if code else
                              "crawl process ended without closing its run"]
     if child.notes:  # timed out: whatever the child wrote stays, but the run did not finish
-        store.update_run(db, child.run_id, status="failed", finished_at=iso(clock()))
-        run = store.get_run(db, child.run_id)
-        store.update_run(db, child.run_id, message=f"{'; '.join(reason)}; {run['message']}".strip("; "))
-    elif store.close_open_run(db, child.run_id, "failed", "; ".join(reason), iso(clock())):
+        runs.update_run(db, child.run_id, status="failed", finished_at=iso(clock()))
+        run = runs.get_run(db, child.run_id)
+        runs.update_run(db, child.run_id, message=f"{'; '.join(reason)}; {run['message']}".strip("; "))
+    elif runs.close_open_run(db, child.run_id, "failed", "; ".join(reason), iso(clock())):
         log.error("%s: %s", child.source.slug, "; ".join(reason))

@@ -30,13 +30,14 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler, SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from pipeline.clock import Clock, iso, system_clock
+from pipeline.clock import Clock, system_clock
 from pipeline.config import Config
-from pipeline.ops import delivery as notify
+from pipeline.items.dates import iso, parse_iso
+from pipeline.ops import delivery
 from pipeline.ops.runner import crawl_sources, pid_alive
 from pipeline.schedules import due_since, trigger_for, zone
-from storage import db as runs_store
-from storage import health as store
+from storage import runs
+from storage.db import opened
 
 log = logging.getLogger(__name__)
 DELIVERY_POLL_SECONDS = 60  # how often queued alert notifications are looked at (each has its own retry time)
@@ -80,8 +81,13 @@ class SchedulerLock:
             self._file = None
 
 
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+def overdue_sources(config: Config, last_started: dict[str, str | None], now: datetime) -> list[str]:
+    """Enabled sources whose schedule has come round since their last finished run started (or that
+    never finished one): ``last_started`` maps each slug to that run's ``started_at``."""
+    tz = config.scheduler.timezone
+    return [source.slug for source in config.enabled_sources()
+            if due_since(source.schedule.cron, source.schedule.interval_hours, tz,
+                         parse_iso(last) if (last := last_started.get(source.slug)) else None, now)]
 
 
 def _child_of_us(pid: int) -> bool:
@@ -146,18 +152,10 @@ class CrawlScheduler:
 
     def overdue(self) -> list[str]:
         """Enabled sources whose schedule has come round since their last finished run (or never ran)."""
-        db = runs_store.open_db(self.db_path)
-        try:
-            now, tz = self.clock(), self.config.scheduler.timezone
-            found = []
-            for source in self.config.enabled_sources():
-                last = store.last_finished_run(db, source.slug)
-                started = _parse(last["started_at"]) if last else None
-                if due_since(source.schedule.cron, source.schedule.interval_hours, tz, started, now):
-                    found.append(source.slug)
-            return found
-        finally:
-            db.close()
+        slugs = [s.slug for s in self.config.enabled_sources()]
+        with opened(self.db_path) as db:
+            last_started = runs.last_finished_starts(db, slugs)
+        return overdue_sources(self.config, last_started, self.clock())
 
     def run_source(self, slug: str) -> list[dict] | None:
         """The job of one source. Never raises: a failing crawl must not stop the scheduler."""
@@ -190,21 +188,16 @@ class CrawlScheduler:
         than the crawl time limit is not trusted: its pid may belong to another program by now."""
         limit = self.config.crawl.timeout_seconds + self.config.crawl.kill_grace_seconds
         oldest = self.clock() - timedelta(seconds=limit) - STALE_RUN_MARGIN
-        db = runs_store.open_db(self.db_path)
-        try:
-            runs = store.running_runs(db, slug)
-        finally:
-            db.close()
-        return next((r for r in runs if pid_alive(r["pid"]) and _parse(r["started_at"]) > oldest), None)
+        with opened(self.db_path) as db:
+            running = runs.running_runs(db, slug)
+        return next((r for r in running if pid_alive(r["pid"]) and parse_iso(r["started_at"]) > oldest), None)
 
     def deliver_alerts(self) -> None:
-        db = runs_store.open_db(self.db_path)
         try:
-            notify.deliver_due(self.config, db, self.clock)
+            with opened(self.db_path) as db:
+                delivery.deliver_due(self.config, db, self.clock)
         except Exception:  # noqa: BLE001 - delivery never stops the scheduler
             log.exception("alert delivery failed; it will be retried")
-        finally:
-            db.close()
 
     def _set_active(self, slug: str, active: bool) -> None:
         with self._active_changed:
@@ -284,26 +277,20 @@ class CrawlScheduler:
         while children and time.monotonic() < deadline:
             time.sleep(0.1)
             children = [r for r in self._our_running_children() if r["id"] in {c["id"] for c in children}]
-        db = runs_store.open_db(self.db_path)
-        try:
+        with opened(self.db_path) as db:
             for run in children:
-                runs_store.close_open_run(db, run["id"], "interrupted",
-                                          "ended by the scheduler's shutdown (SIGKILL)", iso(self.clock()))
+                runs.close_open_run(db, run["id"], "interrupted",
+                                    "ended by the scheduler's shutdown (SIGKILL)", iso(self.clock()))
                 log.warning("%s: run %d still running; SIGKILL to pid %d", run["source"], run["id"],
                             run["pid"])
                 _signal(run["pid"], signal.SIGKILL)
-        finally:
-            db.close()
 
     def _our_running_children(self) -> list[dict]:
-        db = runs_store.open_db(self.db_path)
-        try:
-            with self._active_changed:
-                active = sorted(self._active)
-            runs = [{**r, "source": slug} for slug in active for r in store.running_runs(db, slug)]
-        finally:
-            db.close()
-        return [r for r in runs if r["pid"] and _child_of_us(r["pid"])]
+        with self._active_changed:
+            active = sorted(self._active)
+        with opened(self.db_path) as db:
+            running = [{**r, "source": slug} for slug in active for r in runs.running_runs(db, slug)]
+        return [r for r in running if r["pid"] and _child_of_us(r["pid"])]
 
     def _warn_missing_secrets(self) -> None:
         alerts = self.config.alerts

@@ -11,17 +11,15 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from pipeline.clock import iso
+from sqlite_utils import Database
+
 from pipeline.config import Config
+from pipeline.items.dates import iso, parse_iso
 from pipeline.schedules import last_due
-from storage import health as store
+from storage import runs
 
 NEW_WINDOW = timedelta(days=7)
 ALERT_FIELDS = ("id", "kind", "message", "raised_at", "run_id")
-
-
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def age_text(seconds: int | None) -> str:
@@ -37,34 +35,38 @@ def age_text(seconds: int | None) -> str:
     return f"{minutes}m" if minutes else f"{secs}s"
 
 
-def source_status(config: Config, db, now: datetime) -> list[dict[str, Any]]:
+def source_status(config: Config, db: Database, now: datetime) -> list[dict[str, Any]]:
     """One entry per source with runs (by slug), then each enabled source that never ran."""
-    rows = {r["source"]: r for r in store.source_overview(db, iso(now - NEW_WINDOW))}
-    alerts: dict[str, list[dict]] = defaultdict(list)
-    for alert in store.open_alerts(db):
-        alerts[alert["source"]].append({k: alert[k] for k in ALERT_FIELDS})
+    return status_entries(config, runs.status_snapshot(db, iso(now - NEW_WINDOW)), now)
+
+
+def status_entries(config: Config, snapshot: runs.StatusSnapshot, now: datetime) -> list[dict[str, Any]]:
+    """The pure half of ``status``: entries from what was read."""
+    open_by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for alert in snapshot.open_alerts:
+        open_by_source[alert["source"]].append({k: alert[k] for k in ALERT_FIELDS})
+    rows = {r["source"]: r for r in snapshot.overview}
     never = [s.slug for s in config.enabled_sources() if s.slug not in rows]
-    first_any = store.first_run_started(db)
-    return [_entry(config, slug, rows.get(slug), alerts[slug],
-                   store.first_run_started(db, slug) or first_any, now) for slug in [*sorted(rows), *never]]
+    return [_entry(config, slug, rows.get(slug), open_by_source[slug],
+                   snapshot.first_runs.get(slug) or snapshot.first_run_any, now) for slug in [*sorted(rows), *never]]
 
 
-def _entry(config: Config, slug: str, row: dict | None, alerts: list[dict], first_run: str | None,
-           now: datetime) -> dict[str, Any]:
+def _entry(config: Config, slug: str, row: dict[str, Any] | None, open_alerts: list[dict[str, Any]],
+           first_run: str | None, now: datetime) -> dict[str, Any]:
     """``first_run``: when the source (or, if it never ran, the pipeline) was first crawled; a source
     that never succeeded is overdue once a scheduled run after that should have succeeded."""
     row = row or {}
     success = row.get("last_success")
-    age = int((now - _parse(success)).total_seconds()) if success else None
+    age = int((now - parse_iso(success)).total_seconds()) if success else None
     due = _due(config, slug, now)
     reference = row.get("last_success_started") or first_run
-    overdue = bool(due and reference and _parse(reference) < due)
+    overdue = bool(due and reference and parse_iso(reference) < due)
     problems = []
     if row.get("last_finished_status") == "failed":
         problems.append("its last finished run failed")
-    if alerts:
-        problems.append(f"{len(alerts)} open alert(s): {', '.join(a['kind'] for a in alerts)}")
-    if overdue:
+    if open_alerts:
+        problems.append(f"{len(open_alerts)} open alert(s): {', '.join(a['kind'] for a in open_alerts)}")
+    if due and overdue:
         since = f"since {iso(due)}" if success else f"scheduled for {iso(due)}"
         problems.append(f"overdue: no successful run {since}")
     source = config.sources.get(slug)
@@ -75,7 +77,7 @@ def _entry(config: Config, slug: str, row: dict | None, alerts: list[dict], firs
         "schedule": str(source.schedule) if source else "", "overdue": overdue,
         "items": row.get("items"), "new": row.get("new"), "errors": row.get("errors"),
         "new_7d": row.get("new_7d", 0), "stored": row.get("stored", 0), "message": row.get("message"),
-        "open_alerts": len(alerts), "alerts": alerts, "healthy": not problems, "problems": problems,
+        "open_alerts": len(open_alerts), "alerts": open_alerts, "healthy": not problems, "problems": problems,
     }
 
 

@@ -107,7 +107,8 @@ def test_failing_site_is_a_failed_run_and_exit_1(tmp_path):
 
 
 def test_dead_run_is_closed_as_interrupted_by_next_crawl(tmp_path):
-    from storage.db import open_db, start_run
+    from storage.db import open_db
+    from storage.runs import start_run
 
     db = tmp_path / "x.db"
     gone = subprocess.Popen([sys.executable, "-c", "pass"])

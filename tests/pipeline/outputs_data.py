@@ -8,7 +8,8 @@ from pathlib import Path
 
 from pipeline.items.normalise import normalise
 from pipeline.items.schema import RawItem
-from storage.db import open_db, store_batch
+from storage.db import open_db
+from storage.publications import store_batch
 
 NOW = datetime(2025, 1, 8, 12, 0, tzinfo=UTC)  # a Wednesday; "7d" reaches back to 1 January, 12:00 UTC
 NAMES = {"csprp_govuk": "Child Safeguarding Practice Review Panel", "nspcc_learning": "NSPCC Learning"}

@@ -17,7 +17,8 @@ from pipeline.config import load_config
 from pipeline.crawl.guards import MediaAborted, MediaGuard, MediaRefused, is_media_type, media_extension
 from pipeline.crawl.process import scrapy_settings
 from pipeline.replay import ReplayServer, load_manifests
-from storage.db import open_db, start_run
+from storage.db import open_db
+from storage.runs import start_run
 from tests.pipeline._guard_probe import PROBES, REDIRECT_TARGET, GuardProbeSpider, probe_site_manifest
 from tests.support import CONFIG, FIXTURES, ROOT, query
 

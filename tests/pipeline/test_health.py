@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 
 from pipeline.ops.health import check_run, check_runs
-from storage.db import get_run, open_db
+from storage.db import open_db
+from storage.runs import get_run
 from tests.ops import SLUG, T0, add_run, config_for, pub
 from tests.support import query
 

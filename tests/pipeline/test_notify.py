@@ -11,7 +11,8 @@ import pytest
 
 from pipeline.ops import delivery as notify
 from pipeline.ops.health import check_run
-from storage.db import get_run, open_db
+from storage.db import open_db
+from storage.runs import get_run
 from tests.ops import SLUG, T0, Webhook, add_run, config_for, pub
 from tests.support import query
 

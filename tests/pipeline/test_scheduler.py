@@ -17,7 +17,8 @@ from pipeline.clock import iso
 from pipeline.config import ConfigError, load_config
 from pipeline.ops.scheduler import CrawlScheduler, SchedulerLock, SchedulerLocked
 from pipeline.schedules import cron_trigger, due_since, last_due, previous_fire
-from storage.db import open_db, start_run
+from storage.db import open_db
+from storage.runs import start_run
 from tests.ops import SLUG, T0, Webhook, add_run, config_for, write_config
 from tests.support import ROOT, query
 
@@ -254,7 +255,7 @@ def test_a_failing_webhook_never_stops_the_scheduler(tmp_path, caplog, monkeypat
                   clock=lambda: datetime.now(UTC))
         db = open_db(tmp_path / "s.db")
         from pipeline.ops.health import check_run
-        from storage.db import get_run
+        from storage.runs import get_run
 
         run_id = add_run(db, datetime.now(UTC) - timedelta(minutes=5), status="failed", items=0)
         check_run(cs.config, db, get_run(db, run_id), datetime.now(UTC))

@@ -7,7 +7,8 @@ import pytest
 from pipeline.clock import iso
 from pipeline.ops.health import check_run
 from pipeline.ops.status import age_text, source_status
-from storage.db import get_run, open_db, start_run
+from storage.db import open_db
+from storage.runs import get_run, start_run
 from tests.ops import SLUG, T0, add_run, config_for, pub, write_config
 from tests.support import run_cli
 

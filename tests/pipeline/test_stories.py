@@ -5,7 +5,8 @@ import pytest
 from pipeline import stories
 from pipeline.items.normalise import normalise
 from pipeline.items.schema import RawItem
-from storage.db import open_db, store_batch
+from storage.db import open_db
+from storage.publications import store_batch
 
 GOVUK = "https://www.gov.uk/government/publications/"
 PDF = ("https://assets.publishing.service.gov.uk/media/675a9c1e4f2b3d0011c8e7a1/"

@@ -12,7 +12,8 @@ from scrapy.utils.test import get_crawler
 from pipeline.crawl.store_pipeline import StorePipeline
 from pipeline.items.normalise import InvalidItem, normalise
 from spiders._wordpress import WordPressSpider, as_utc, text_of
-from storage import db as store
+from storage import runs
+from storage.db import open_db
 from tests.support import FIXTURES, crawl_offline, query
 
 SITE = FIXTURES / "_wordpress"
@@ -87,8 +88,8 @@ def test_empty_titles_are_counted_invalid_by_the_run_and_the_rest_stored(tmp_pat
     """End to end through the item pipeline: the run row says 2 stored, 8 invalid, status ok."""
     result = demo_crawl()
     db_path = tmp_path / "x.db"
-    db = store.open_db(db_path)
-    run_id = store.start_run(db, "wp_test", "2026-01-01T00:00:00Z", pid=None)
+    db = open_db(db_path)
+    run_id = runs.start_run(db, "wp_test", "2026-01-01T00:00:00Z", pid=None)
     db.close()
     crawler = get_crawler(WpTestSpider, {"SGN_RUN_ID": run_id, "SGN_DB_PATH": str(db_path)})
     recorder = StorePipeline(crawler)

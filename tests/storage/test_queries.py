@@ -8,7 +8,8 @@ import pytest
 from pipeline.items.normalise import normalise
 from pipeline.items.schema import PUBLICATION_COLUMNS, RawItem
 from pipeline.outputs.period import parse_period
-from storage.db import open_db, store_batch
+from storage.db import open_db
+from storage.publications import store_batch
 from storage.queries import (
     EXPORT_COLUMNS,
     Filters,

@@ -5,16 +5,10 @@ import pytest
 
 from pipeline.items.normalise import normalise
 from pipeline.items.schema import RawItem
-from storage.db import (
-    StorageError,
-    close_dead_runs,
-    get_run,
-    open_db,
-    start_run,
-    store_batch,
-    update_run,
-)
+from storage.db import StorageError, open_db
 from storage.migrations import migrations
+from storage.publications import store_batch
+from storage.runs import close_dead_runs, get_run, start_run, update_run
 
 CONTRACT = {
     "publications": {"id", "source", "url", "title", "summary", "body_text", "content_type", "source_type",
@@ -81,18 +75,18 @@ def test_full_text_index_stays_in_step(db):
 
 
 def test_a_failed_batch_writes_nothing(db, monkeypatch):
-    import storage.db as store
+    from storage import publications
 
     calls = {"n": 0}
-    real_insert = store._insert
+    real_insert = publications.insert_row
 
     def failing_insert(database, table, row):
         calls["n"] += 1
         if calls["n"] == 2:
             raise sqlite3.OperationalError("disk I/O error")
-        real_insert(database, table, row)
+        return real_insert(database, table, row)
 
-    monkeypatch.setattr(store, "_insert", failing_insert)
+    monkeypatch.setattr(publications, "insert_row", failing_insert)
     with pytest.raises(sqlite3.OperationalError):
         store_batch(db, [pub(1), pub(2)], "2025-01-01T00:00:00Z")
     assert db["publications"].count == 0
