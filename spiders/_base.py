@@ -15,7 +15,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from pipeline.items.normalise import canonical_url, parse_date
+from pipeline.crawl.runlog import RunLog
+from pipeline.items.dates import parse_date
+from pipeline.items.urls import canonical_url
 
 
 class SourceSpider(scrapy.Spider):
@@ -27,11 +29,8 @@ class SourceSpider(scrapy.Spider):
                  full_walk: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.options: dict[str, Any] = dict(options or {})
-        self.errors: list[str] = []
-        self.skipped: list[str] = []
-        self.unchanged: list[str] = []
-        self.remembered_skips: list[tuple[str, str, str]] = []
-        self.door: str = ""
+        # What this run has to tell the item pipeline (errors, skips, unchanged pages, the door taken).
+        self.run_log = RunLog()
         # What the database already holds (canonical URL → its latest stored date), given by the pipeline;
         # on a full walk nothing is taken as known, so that every page is fetched again.
         self.known: dict[str, str] = {} if full_walk else dict(known or {})
@@ -39,22 +38,34 @@ class SourceSpider(scrapy.Spider):
 
     # -- what the run records ------------------------------------------------
 
+    @property
+    def errors(self) -> list[str]:
+        """The run's errors as its message shows them (``"<message>: <url>"``), read-only."""
+        return self.run_log.error_messages()
+
+    @property
+    def skipped(self) -> list[str]:
+        """The run's deliberate skips (``"<reason>: <url>"``), read-only."""
+        return self.run_log.skip_messages()
+
+    @property
+    def door(self) -> str:
+        return self.run_log.door
+
     def record_error(self, url: str, message: str) -> None:
         """Something the run should report: a failed page, an unreadable document."""
-        self.errors.append(f"{message}: {url}")
+        self.run_log.add_error(url, message)
         self.logger.error("%s: %s", message, url)
 
     def record_skip(self, url: str, reason: str, source_date: str | None = None) -> None:
         """A page that is deliberately not a publication (a redirect, a translation). With the site's own
         date for it, it is remembered and not fetched again until that date moves."""
-        self.skipped.append(f"{reason}: {url}")
-        if source_date:
-            self.remembered_skips.append((url, reason, source_date))
+        self.run_log.add_skip(url, reason, source_date)
         self.logger.info("skipped (%s): %s", reason, url)
 
     def record_unchanged(self, url: str) -> None:
         """A publication seen unchanged without being parsed (a 304, or not newer at the source)."""
-        self.unchanged.append(url)
+        self.run_log.add_unchanged(url)
 
     # -- incremental crawling --------------------------------------------------
 
@@ -81,17 +92,20 @@ class SourceSpider(scrapy.Spider):
     def trailing_slash(self) -> str:
         return self.settings.get("SGN_TRAILING_SLASH", "keep") if hasattr(self, "crawler") else "keep"
 
+    def count(self, key: str, n: int = 1) -> None:
+        """Add ``n`` to the crawl's ``sgn/<key>`` counter (kept with the run in ``runs.stats``)."""
+        stats = getattr(getattr(self, "crawler", None), "stats", None)  # none for a spider made in a test
+        if stats is not None:
+            stats.inc_value(f"sgn/{key}", n)
+
     def expected_status(self, response: Response) -> None:
         """A status the spider asked for and handles (a 404 from probing a feed or a sitemap that the
         site does not have): not counted among the run's HTTP failures."""
-        stats = getattr(getattr(self, "crawler", None), "stats", None)  # none for a spider made in a test
-        if stats is not None:
-            stats.inc_value(f"sgn/expected_status/{response.status}")
+        self.count(f"expected_status/{response.status}")
 
     def use_door(self, door: str) -> None:
         """Say which way into the site this run takes (API, feed, sitemap, listings)."""
-        if self.door != door:
-            self.door = door
+        if self.run_log.use_door(door):
             self.logger.info("door: %s", door)
 
     # -- requests ------------------------------------------------------------

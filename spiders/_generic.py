@@ -56,11 +56,6 @@ class GenericSourceSpider(SourceSpider):
         except re.error as exc:
             raise ValueError(f"option url_pattern is not a regular expression: {exc}") from None
 
-    def count(self, key: str, n: int = 1) -> None:
-        stats = getattr(getattr(self, "crawler", None), "stats", None)
-        if stats is not None:
-            stats.inc_value(f"sgn/{key}", n)
-
     def take(self, url: str, source_date: str) -> bool:
         """Whether a listed URL is fetched: it matches ``url_pattern``, is new to this run, within
         ``max_items``, and (between full walks) not stored already with the same or a newer date."""

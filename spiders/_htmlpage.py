@@ -4,60 +4,29 @@ tags and JSON-LD, and the body is "what follows the <h1>", never one CSS class n
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import lxml.html
 from scrapy.http import Response
 from scrapy.selector import Selector
 
-from pipeline.items.extract import meta_content as meta  # noqa: F401 - one implementation, used as htmlpage.meta
+from pipeline.items.files import DOCUMENT_EXTENSIONS, url_extension
+from pipeline.items.markup import ANY_H1, MAIN_H1, text_of
 
 LABELS = re.compile(r"\b(?:Last updated|Updated|Published|Topics|Tags)\s*:", re.I)
 LABEL_START = re.compile(r"^\s*(?:Last updated|Updated|Published|Topics|Tags)\s*:", re.I)
 DATE = re.compile(r"\d{4}-\d\d-\d\d(?:T[\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?|\d{1,2}(?:st|nd|rd|th)?\s+[A-Za-z]{3,9}\.?,?"
                   r"\s+\d{4}|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{4}")
-DOC_EXTENSIONS = ("pdf", "doc", "docx", "odt", "rtf", "xls", "xlsx", "ods", "csv", "ppt", "pptx", "epub", "zip")
 PAGE_PARAM = re.compile(r"^(?:page|p|pg|pagenumber|pageindex)$", re.I)
 SIZE = re.compile(r"\d+(?:\.\d+)?\s?[KMG]B\b", re.I)
 DROP = "//nav|//aside|//footer|//form|//script|//style|//noscript|//template|//*[@role='navigation']"
 SHORT = 200  # a label block ("Last updated: 05 Oct 2020 Topics: News") is a line, not a paragraph
 
 
-def text_of(sel: Selector) -> str:
-    return " ".join(" ".join(sel.xpath(".//text()").getall()).split())
-
-
 def is_cut_off(body: bytes) -> bool:
     """A page that ends before ``</html>`` was truncated in transit or by the server."""
     return re.search(rb"</html\s*>", body[-65536:], re.I) is None
-
-
-def main_h1(sel: Selector) -> Selector | None:
-    found = sel.xpath("(//main//h1|//article//h1|//*[@role='main']//h1)[normalize-space()]") \
-        or sel.xpath("//h1[normalize-space()]")
-    return found[0] if found else None
-
-
-def jsonld(sel: Selector, key: str) -> str:
-    """The first ``key`` (e.g. ``datePublished``) in any JSON-LD block, @graph included."""
-    for raw in sel.xpath("//script[@type='application/ld+json']/text()").getall():
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            continue
-        stack: list[Any] = [data]
-        while stack:
-            node = stack.pop(0)
-            if isinstance(node, list):
-                stack.extend(node)
-            elif isinstance(node, dict):
-                if isinstance(node.get(key), str) and node[key].strip():
-                    return node[key].strip()
-                stack.extend(v for v in node.values() if isinstance(v, list | dict))
-    return ""
 
 
 def _after_label(sel: Selector, label: str) -> tuple[str, Selector | None]:
@@ -101,8 +70,7 @@ def article_body(response: Response) -> lxml.html.HtmlElement | None:
             encoding=response.encoding))
     except (lxml.etree.ParserError, ValueError):
         return None
-    h1s = root.xpath("(//main//h1|//article//h1|//*[@role='main']//h1)[normalize-space()]") \
-        or root.xpath("//h1[normalize-space()]")
+    h1s = root.xpath(MAIN_H1) or root.xpath(ANY_H1)
     h1 = h1s[0] if h1s else None
     anchor = h1 if h1 is not None else root
     container = next((a for a in anchor.iterancestors() if a.tag in ("article", "main")
@@ -158,13 +126,12 @@ def anchors(body: lxml.html.HtmlElement | None, base: str) -> list[tuple[str, st
 
 def document_of(url: str, text: str, own_host: str) -> dict[str, str] | None:
     """A link to a file (by extension, or under the site's Umbraco ``/media/``), as a document."""
-    parts = urlsplit(url)
-    ext = parts.path.rsplit(".", 1)[-1].lower() if "." in parts.path.rsplit("/", 1)[-1] else ""
+    parts, ext = urlsplit(url), url_extension(url)
     labelled = re.search(r"\((PDF|DOCX?|XLSX?)\b", text, re.I)
-    if ext not in DOC_EXTENSIONS and (ext or not (parts.netloc == own_host and parts.path.startswith("/media/"))):
+    if ext not in DOCUMENT_EXTENSIONS and (ext or not (parts.netloc == own_host and parts.path.startswith("/media/"))):
         return None  # not a file, or media (audio, images) rather than a document
     size = SIZE.search(text)
-    return {"title": text, "url": url, "file_type": ext if ext in DOC_EXTENSIONS else
+    return {"title": text, "url": url, "file_type": ext if ext in DOCUMENT_EXTENSIONS else
             (labelled.group(1) if labelled else ""), "size": size.group(0) if size else ""}
 
 

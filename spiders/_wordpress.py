@@ -16,7 +16,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -26,9 +25,11 @@ from scrapy.http import Response
 from scrapy.selector import Selector
 from w3lib.html import remove_tags
 
-from pipeline.items.extract import meta_content
-from pipeline.items.normalise import LONDON, canonical_url, parse_date
+from pipeline.items.dates import LONDON, MONTH_NAMES, parse_date, parse_iso
+from pipeline.items.files import DOCUMENT_EXTENSIONS, MEDIA_EXTENSIONS, url_extension
+from pipeline.items.markup import jsonld_value, meta_content, page_title
 from pipeline.items.schema import RawItem
+from pipeline.items.urls import canonical_url
 from spiders._base import SourceSpider
 
 DOORS = ("rest", "feed", "html")
@@ -39,11 +40,8 @@ PROBE = {"handle_httpstatus_list": [*SHUT, 400, 405, 429, 500, 501, 502, 503, 50
 # Built-in types that are not publications (WordPress 6.x); custom types such as `resource` are kept.
 NOT_PUBLICATIONS = {"page", "attachment", "nav_menu_item", "wp_block", "wp_template", "wp_template_part",
                     "wp_navigation", "wp_global_styles", "wp_font_family", "wp_font_face"}
-DOC_EXTENSIONS = {"pdf", "doc", "docx", "odt", "rtf", "xls", "xlsx", "ods", "csv", "ppt", "pptx", "epub"}
-MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-DAY_MONTH_YEAR = re.compile(rf"\b\d{{1,2}}\s+(?:{MONTHS})\s+\d{{4}}\b")
+DAY_MONTH_YEAR = re.compile(rf"\b\d{{1,2}}\s+(?:{'|'.join(MONTH_NAMES)})\s+\d{{4}}\b")
 POST_ID = re.compile(r"[?&]p=(\d+)\b")
-MEDIA_EXTENSIONS = {"png", "jpg", "jpeg", "gif", "webp", "svg", "avif", "mp3", "mp4", "m4a", "mov", "webm"}
 # Link texts that name no document ("Download", "Read the full report"): the block's heading is used.
 GENERIC_LINK = re.compile(r"^(?:(?:download|read|view|open|access|see|get)\s*)?(?:the\s+)?(?:full\s+)?"
                           r"(?:report|document|file|publication|pdf|here|this|now|more)?$", re.I)
@@ -89,9 +87,6 @@ class WordPressSpider(SourceSpider):
         self._feed_seen: set[str] = set()
         self._seen_unchanged: set[str] = set()
 
-    def stat(self, key: str, n: int = 1) -> None:
-        self.crawler.stats.inc_value(f"sgn/{key}", n)
-
     # -- doors -----------------------------------------------------------------
 
     async def start(self):
@@ -104,7 +99,7 @@ class WordPressSpider(SourceSpider):
             return []  # another answer of this door already moved on
         if after:
             self.doors.pop(0)
-            self.stat("wp_door_fallbacks")
+            self.count("wp_door_fallbacks")
             self.logger.info("%s unavailable (%s)", DOOR_NAMES[after], reason)
         while self.doors:
             self.use_door(DOOR_NAMES[self.doors[0]])
@@ -253,7 +248,7 @@ class WordPressSpider(SourceSpider):
             yield self.rest_page_request(collection, post_type, page + 1, total=total)
 
     def rest_capped(self, response: Response, total: int) -> None:
-        self.stat("wp_pages_capped")
+        self.count("wp_pages_capped")
         self.record_error(response.url, f"X-WP-TotalPages {total} is more than max_pages "
                           f"{self.max_pages}: only the first {self.max_pages} pages were crawled")
 
@@ -262,17 +257,17 @@ class WordPressSpider(SourceSpider):
         if page < self.max_pages:
             yield self.rest_page_request(collection, post_type, page + 1, known=False)
         else:
-            self.stat("wp_pages_capped")
+            self.count("wp_pages_capped")
             self.record_error(response.url, f"still full pages after max_pages {self.max_pages}")
 
     def total_pages(self, response: Response) -> int | None:
         raw = (response.headers.get("X-WP-TotalPages") or b"").decode("latin-1").strip()
         if not raw:
-            self.stat("wp_totalpages_missing")
+            self.count("wp_totalpages_missing")
             self.logger.warning("no X-WP-TotalPages header at %s: following full pages", response.url)
             return None
         if not raw.isdigit():
-            self.stat("wp_totalpages_malformed")
+            self.count("wp_totalpages_malformed")
             self.logger.warning("X-WP-TotalPages %r at %s is not a number", raw, response.url)
             return None
         return int(raw)
@@ -334,7 +329,7 @@ class WordPressSpider(SourceSpider):
         if new and page < self.max_pages:
             yield self.feed_request(post_type, page + 1)
         elif new:
-            self.stat("wp_pages_capped")
+            self.count("wp_pages_capped")
             self.logger.warning("feed paging stopped at max_pages %d: %s", self.max_pages, response.url)
         elif items:  # a site that ignores ?paged= answers every page with the first one
             self.logger.warning("feed page %d repeats earlier pages; paging stopped: %s", page, response.url)
@@ -402,7 +397,7 @@ class WordPressSpider(SourceSpider):
             if page <= self.max_pages:
                 yield self.request(url, self.parse_listing, cb_kwargs={"listing": listing})
             else:
-                self.stat("wp_pages_capped")
+                self.count("wp_pages_capped")
 
     def is_detail(self, url: str, listing: str) -> bool:
         parts = urlsplit(url)
@@ -449,10 +444,9 @@ class WordPressSpider(SourceSpider):
                 return found[0]
         return Selector(text="<body></body>")
 
-    def html_title(self, response: Response) -> str:
-        h1 = " ".join(" ".join(response.xpath("//h1[1]//text()").getall()).split())
-        title = response.xpath("//title/text()").get("").rsplit(" | ", 1)[0]
-        return h1 or self.meta(response, "og:title") or " ".join(title.split())
+    @staticmethod
+    def html_title(response: Response) -> str:
+        return page_title(response.selector)
 
     @staticmethod
     def meta(response: Response, *names: str) -> str:
@@ -462,10 +456,8 @@ class WordPressSpider(SourceSpider):
         """Meta tags, then JSON-LD, then the visible label ("Published 2 February 2024")."""
         if value := self.meta(response, f"article:{which}_time"):
             return value
-        key = "datePublished" if which == "published" else "dateModified"
-        for block in response.xpath("//script[@type='application/ld+json']/text()").getall():
-            if found := re.search(rf'"{key}"\s*:\s*"([^"]+)"', block):
-                return found.group(1)
+        if value := jsonld_value(response.selector, "datePublished" if which == "published" else "dateModified"):
+            return value
         label = r"Published" if which == "published" else r"(?:Last\s+)?[Uu]pdated"
         text = " ".join(main.xpath(".//text()").getall())
         found = re.search(rf"\b{label}:?\s+({DAY_MONTH_YEAR.pattern})", text)
@@ -513,11 +505,11 @@ class WordPressSpider(SourceSpider):
         published at 00:01 BST is stored, in UTC, the day before."""
         stored = self.known.get(canonical_url(url, self.trailing_slash), "")
         try:
-            moment = datetime.fromisoformat(stored.replace("Z", "+00:00")) if "T" in stored else None
+            moment = parse_iso(stored) if "T" in stored else None
         except ValueError:
             moment = None
         if moment is not None:
-            stored = (moment.astimezone(LONDON) if moment.tzinfo else moment).date().isoformat()
+            stored = moment.astimezone(LONDON).date().isoformat()
         common = min(len(day), len(stored))
         return not stored or day[:common] > stored[:common]
 
@@ -525,7 +517,7 @@ class WordPressSpider(SourceSpider):
         """A page of a collection, feed or listing with nothing to fetch ends its walk (not on a full walk)."""
         if self.full_walk or fetched or not entries:
             return False
-        self.stat("wp_walk_stopped")
+        self.count("wp_walk_stopped")
         self.logger.info("nothing new at %s: paging stops", response.url)
         return True
 
@@ -533,9 +525,8 @@ class WordPressSpider(SourceSpider):
         docs, seen = [], set()
         for a in body.css("a[href]") if body is not None else []:
             url = urljoin(self.site + "/", a.attrib["href"].strip())
-            parts = urlsplit(url)
-            ext = parts.path.rsplit(".", 1)[-1].lower() if "." in parts.path.rsplit("/", 1)[-1] else ""
-            if ext not in DOC_EXTENSIONS or url in seen or (
+            parts, ext = urlsplit(url), url_extension(url)
+            if ext not in DOCUMENT_EXTENSIONS or url in seen or (
                     self.document_hosts and parts.netloc not in self.document_hosts):
                 continue
             seen.add(url)
@@ -563,10 +554,9 @@ class WordPressSpider(SourceSpider):
         links = []
         for href in body.css("a::attr(href)").getall() if body is not None else []:
             url = urljoin(self.site + "/", href.strip())
-            parts = urlsplit(url)
-            ext = parts.path.rsplit(".", 1)[-1].lower() if "." in parts.path.rsplit("/", 1)[-1] else ""
+            parts, ext = urlsplit(url), url_extension(url)
             if parts.scheme in ("http", "https") and parts.netloc != self.host and url not in links \
-                    and ext not in DOC_EXTENSIONS | MEDIA_EXTENSIONS and parts.netloc not in self.document_hosts:
+                    and ext not in DOCUMENT_EXTENSIONS | MEDIA_EXTENSIONS and parts.netloc not in self.document_hosts:
                 links.append(url)
         return links
 

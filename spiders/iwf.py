@@ -19,6 +19,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.selector import Selector
 from twisted.python.failure import Failure
 
+from pipeline.items.dates import MONTH_NAMES
+from pipeline.items.markup import jsonld_value, meta_content, page_title, text_of
 from pipeline.items.schema import RawItem
 from spiders import _htmlpage as htmlpage
 from spiders._base import SourceSpider
@@ -28,7 +30,7 @@ FEED = f"{WWW}/news-media/feed/"
 SECTIONS = {"news": "News", "blogs": "Blog"}  # listing path → the label its cards carry
 # Trailing slash optional; apostrophes become "-s-" in slugs ("minister-praises-iwf-s-vital-work-...").
 ARTICLE = re.compile(r"^https?://(?:www\.)?iwf\.org\.uk(/news-media/(news|blogs)/[a-z0-9]+(?:-[a-z0-9]+)*)/?$", re.I)
-MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+MONTHS = "|".join(MONTH_NAMES)
 CARD_DATE = re.compile(rf"\b(\d{{1,2}} (?:{MONTHS}) \d{{4}})\b[\s|·]*([^|]*)")  # "9 March 2026 Blog"
 PUBLISHED = re.compile(r"Published:?\s+(?:[A-Z][a-z]{2,8},?\s+)?\d{1,2}\s+[A-Z][a-z]{2,8}\s+\d{4}")
 TYPES = {"news": "news", "blog": "blog", "blogs": "blog", "press release": "press_release",
@@ -143,10 +145,10 @@ class IwfSpider(SourceSpider):
                 break
             if m := CARD_DATE.search(" | ".join(t.strip() for t in block.xpath(".//text()").getall() if t.strip())):
                 label = m.group(2).strip()
-                summary = next((t for t in map(_text, block.xpath(".//p")) if t and not CARD_DATE.search(t)), "")
-                return {"title": _text(block.xpath("(.//h2 | .//h3 | .//h4)[1]")) or _text(link),
+                summary = next((t for t in map(text_of, block.xpath(".//p")) if t and not CARD_DATE.search(t)), "")
+                return {"title": text_of(block.xpath("(.//h2 | .//h3 | .//h4)[1]")) or text_of(link),
                         "summary": summary, "date": m.group(1), "label": label if label.lower() in TYPES else ""}
-        return {"title": _text(link)}
+        return {"title": text_of(link)}
 
     # -- articles -------------------------------------------------------------
 
@@ -184,7 +186,7 @@ class IwfSpider(SourceSpider):
         """The smallest element showing "Published:  Sun 2 Feb 2025" (label and date may be split)."""
         for node in page.xpath(".//text()[contains(., 'Published')]/.."):
             for _ in range(3):
-                line = _text(node)
+                line = text_of(node)
                 if len(line) > 120:
                     break
                 if m := PUBLISHED.search(line):
@@ -215,8 +217,7 @@ class IwfSpider(SourceSpider):
         return body
 
     def _parse_title(self, response: TextResponse) -> str:
-        return (_text(response.xpath("(//h1)[1]")) or htmlpage.meta(response, "og:title")
-                or re.sub(r"\s*\|\s*IWF\s*$", "", _text(response.xpath("//title"))))
+        return page_title(response.selector)
 
     def _parse_type(self, response: TextResponse, card: dict[str, str]) -> str:
         """The card's label ("Blog", "Press release"), else the label of the article's section."""
@@ -224,24 +225,24 @@ class IwfSpider(SourceSpider):
         return card.get("label") or SECTIONS[m.group(2).lower() if m else "news"]
 
     def _parse_summary(self, response: TextResponse, page: Selector, line: Selector | None) -> str:
-        return _text(self._standfirst(page, line)) or htmlpage.meta(response, "og:description", "description")
+        return text_of(self._standfirst(page, line)) or meta_content(response, "og:description", "description")
 
     def _parse_published_meta(self, response: TextResponse) -> str:
         """When the page shows no "Published:  Sun 2 Feb 2025" line (double space on the site)."""
-        return htmlpage.jsonld(response, "datePublished") or htmlpage.meta(response, "article:published_time")
+        return jsonld_value(response, "datePublished") or meta_content(response, "article:published_time")
 
     def _parse_topics(self, response: TextResponse, page: Selector) -> list[str]:
         topics = response.xpath("//meta[@property='article:tag']/@content").getall()
         for element in self._tags(page)[0]:
             items = element.xpath("descendant-or-self::li | descendant-or-self::a")
-            topics += map(_text, items) if items else _text(element).split(",")
+            topics += map(text_of, items) if items else text_of(element).split(",")
         return [t for t in dict.fromkeys(t.strip() for t in topics) if t]
 
     def _parse_documents(self, response: TextResponse, body: Selector) -> list[dict[str, str]]:
         """Files (PDF and other documents, never media) and the IWF's research pages linked from the body."""
         docs = []
         for link in body.xpath(".//a[@href]"):
-            url, title = response.urljoin(link.attrib["href"]), _text(link)
+            url, title = response.urljoin(link.attrib["href"]), text_of(link)
             doc = htmlpage.document_of(url, title, urlsplit(response.url).netloc)
             if doc is None and RESEARCH.match(url):
                 doc = {"title": title, "url": url, "file_type": "HTML"}
@@ -250,11 +251,7 @@ class IwfSpider(SourceSpider):
         return docs
 
 
-def _text(sel: Selector | None) -> str:
-    return htmlpage.text_of(sel) if sel is not None else ""
-
-
 def _child(entry: Selector, *names: str) -> str:
     """The text of a feed entry's first child element with one of these names (RSS or Atom)."""
     found = entry.xpath(" | ".join(f"./*[local-name()='{n}']" for n in names))
-    return _text(found[0]) if found else ""
+    return text_of(found[0]) if found else ""

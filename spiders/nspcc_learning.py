@@ -22,12 +22,13 @@ import lxml.etree
 from scrapy.http import Response
 from scrapy.utils.sitemap import Sitemap
 
-from pipeline.items.normalise import parse_date
+from pipeline.items.dates import MONTH_NAMES, parse_date
+from pipeline.items.markup import jsonld_value, meta_content, page_title, text_of
 from pipeline.items.schema import RawItem
 from spiders import _htmlpage as page
 from spiders._base import SourceSpider
 
-MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+MONTHS = "|".join(MONTH_NAMES).lower()
 SLUG = r"(?P<slug>[a-z0-9][a-z0-9-]*)/?$"
 # /news/<yyyy>/<month-name>/<slug>, or /news/<section>/<slug>/ for older pieces (/news/covid/..., high)
 NEWS = re.compile(rf"^/news/(?:(?P<year>(?:19|20)\d\d)/(?P<month>{MONTHS})|(?P<section>[a-z][a-z0-9-]*))/{SLUG}")
@@ -54,11 +55,6 @@ class NspccLearningSpider(SourceSpider):
         self.listing_urls: set[str] = set()
         self.not_briefings: set[str] = set()
         self.seen_unchanged: set[str] = set()
-
-    def count(self, key: str, n: int = 1) -> None:
-        stats = getattr(getattr(self, "crawler", None), "stats", None)
-        if stats is not None:
-            stats.inc_value(f"sgn/{key}", n)
 
     async def start(self):
         if not self.options["sitemap"]:
@@ -136,7 +132,7 @@ class NspccLearningSpider(SourceSpider):
             url = response.urljoin(a.attrib["href"]).split("#", 1)[0].split("?", 1)[0]
             if self._match(url):
                 heading = a.xpath(".//h2|.//h3|.//h4")
-                found[url] = found.get(url) or page.text_of(heading[0] if heading else a)
+                found[url] = found.get(url) or text_of(heading[0] if heading else a)
         return found
 
     def _wanted(self, url: str, title: str) -> bool:
@@ -193,20 +189,16 @@ class NspccLearningSpider(SourceSpider):
         )
 
     def _parse_title(self, response: Response) -> str:
-        h1 = page.main_h1(response.selector)
-        if h1 is not None:
-            return page.text_of(h1)
-        title = page.meta(response.selector, "og:title") or page.text_of(response.xpath("//title"))
-        return re.sub(r"\s*[|\-–—]\s*NSPCC(?: Learning)?\s*$", "", title, flags=re.I)
+        return page_title(response.selector)
 
     def _parse_summary(self, response: Response, body: Any) -> str:
-        return page.first_paragraph(body) or page.meta(response.selector, "description", "og:description")
+        return page.first_paragraph(body) or meta_content(response.selector, "description", "og:description")
 
     def _parse_published(self, response: Response) -> tuple[str, str]:
         """A day on the page wins; else the URL's month (news) or year (research); else the page's coarser
         date; else, for URLs without a date (/news/covid/...), the only date the page shows: Last updated."""
         sel = response.selector
-        on_page = (page.jsonld(sel, "datePublished") or page.meta(sel, "article:published_time")
+        on_page = (jsonld_value(sel, "datePublished") or meta_content(sel, "article:published_time")
                    or page.label_date(sel, "Published:"))
         parsed = parse_date(on_page)
         m = self._match(response.url)
@@ -222,8 +214,8 @@ class NspccLearningSpider(SourceSpider):
 
     def _parse_updated(self, response: Response, lastmod: str) -> str:
         sel = response.selector
-        return (page.label_date(sel, "Last updated:") or page.jsonld(sel, "dateModified")
-                or page.meta(sel, "article:modified_time") or lastmod)
+        return (page.label_date(sel, "Last updated:") or jsonld_value(sel, "dateModified")
+                or meta_content(sel, "article:modified_time") or lastmod)
 
     def _parse_source_type(self, response: Response, topics: list[str]) -> str:
         """The content label among the "Topics:" values (News, Blog, Podcast); a "Podcast:" title else."""

@@ -4,7 +4,8 @@
   (year, month, day or datetime), without guessing what the site did not say.
 - ``iso`` / ``parse_iso``: the pipeline's own UTC timestamps (``2025-01-06T09:30:00Z``), written to every
   ``*_at`` column and read back from it.
-- ``MONTHS``: English month names and abbreviations to their numbers, the one table of them.
+- ``MONTHS``: English month names and abbreviations to their numbers, the one table of them
+  (``MONTH_NAMES``: the full names in order, for the spiders' patterns).
 """
 
 from __future__ import annotations
@@ -57,18 +58,13 @@ _YEAR = re.compile(r"^\(?\s*(?:published\s+)?((?:19|20)\d\d)\s*\)?$", re.I)
 _ISO_START = re.compile(r"^\d{4}-\d\d")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
 _URL_MONTH = re.compile(r"^((?:19|20)\d\d)/([a-z]+)$", re.I)
-MONTHS = {
-    m: i
-    for i, names in enumerate(
-        [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-            ("october", "oct"), ("november", "nov"), ("december", "dec"),
-        ],
-        start=1,
-    )
-    for m in names
-}
+_MONTH_NAMES = (
+    ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+    ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+    ("december", "dec"),
+)
+MONTHS = {m: i for i, names in enumerate(_MONTH_NAMES, start=1) for m in names}
+MONTH_NAMES = tuple(names[0].capitalize() for names in _MONTH_NAMES)  # "January" ... "December"
 # Two defaults that differ in every field: a field that comes out different under the two parses was
 # not in the string, which tells the precision the site gave without guessing.
 _DEFAULT_A = datetime(2000, 1, 1, 0, 0, 0)

@@ -9,12 +9,13 @@ spiders (``pipeline.crawl.fallback``). A pure function of the page: no network, 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from parsel import Selector
+
+from pipeline.items.markup import h1_text, jsonld_objects, meta_content, title_tag
 
 ARTICLE_TYPES = {
     "article", "newsarticle", "blogposting", "report", "scholarlyarticle", "techarticle", "analysisnewsarticle",
@@ -25,7 +26,6 @@ PUBLISHED_META = ("article:published_time", "og:published_time", "datePublished"
                   "dcterms.issued", "dcterms.created", "DC.date", "citation_publication_date", "parsely-pub-date",
                   "sailthru.date", "pubdate", "publish-date")
 UPDATED_META = ("article:modified_time", "og:updated_time", "dateModified", "dcterms.modified", "last-modified")
-TITLE_SUFFIX = re.compile(r"\s+[|\-–—:]\s+[^|\-–—:]{2,60}$")  # "Title | Site name", "Title - Site"
 EARLIEST = "1995-01-01"  # no source published on the web before this; a match earlier is a false one
 
 
@@ -44,14 +44,14 @@ class Extracted:
 def extract(html: str, url: str, *, with_body: bool = True) -> Extracted:
     """Every field this page gives, and where each came from (``found``); empty strings for the rest."""
     sel = Selector(text=html or "<html></html>")
-    objects = _jsonld_objects(sel)
+    objects = sorted(jsonld_objects(sel), key=_rank)  # article types first
     result = Extracted()
     for name, finders in (
         ("title", (("json-ld", lambda: _ld(objects, "headline", "name")),
                    ("og:title", lambda: meta_content(sel, "og:title")),
-                   ("h1", lambda: _h1(sel)),
+                   ("h1", lambda: h1_text(sel)),
                    ("twitter:title", lambda: meta_content(sel, "twitter:title")),
-                   ("title", lambda: _title_tag(sel)))),
+                   ("title", lambda: title_tag(sel)))),
         ("published", (("json-ld", lambda: _ld(objects, "datePublished", "dateCreated")),
                        ("meta", lambda: meta_content(sel, *PUBLISHED_META)),
                        ("time", lambda: _time(sel)),
@@ -75,24 +75,6 @@ def extract(html: str, url: str, *, with_body: bool = True) -> Extracted:
 
 
 # ---------------------------------------------------------------- structured data
-
-def _jsonld_objects(sel: Selector) -> list[dict[str, Any]]:
-    """Every object of every JSON-LD block (``@graph`` and lists flattened), article types first."""
-    found: list[dict[str, Any]] = []
-    for raw in sel.xpath("//script[@type='application/ld+json']/text()").getall():
-        try:
-            stack: list[Any] = [json.loads(raw)]
-        except ValueError:
-            continue  # a broken block is common; the other ways in still work
-        while stack:
-            node = stack.pop(0)
-            if isinstance(node, list):
-                stack.extend(node)
-            elif isinstance(node, dict):
-                found.append(node)
-                stack.extend(v for k, v in node.items() if k == "@graph" or k == "mainEntity")
-    return sorted(found, key=_rank)
-
 
 def _types(obj: dict[str, Any]) -> list[str]:
     kind = obj.get("@type") or []
@@ -125,30 +107,7 @@ def _ld_type(objects: list[dict[str, Any]]) -> str:
     return next((t for o in objects if _rank(o) == 0 for t in _types(o)), "")
 
 
-def meta_content(sel: Selector, *names: str) -> str:
-    """The first non-empty ``<meta>`` content among ``names`` (property, name or itemprop); shared with the
-    HTML spiders."""
-    for name in names:
-        value = sel.xpath("//meta[@property=$n or @name=$n or @itemprop=$n]/@content", n=name).get()
-        if value and value.strip():
-            return " ".join(value.split())
-    return ""
-
-
 # ---------------------------------------------------------------- what a reader sees
-
-def _h1(sel: Selector) -> str:
-    for h1 in sel.xpath("(//main//h1|//article//h1|//*[@role='main']//h1|//h1)"):
-        text = " ".join(" ".join(h1.xpath(".//text()").getall()).split())
-        if text:
-            return text
-    return ""
-
-
-def _title_tag(sel: Selector) -> str:
-    title = " ".join(" ".join(sel.xpath("//title//text()").getall()).split())
-    return TITLE_SUFFIX.sub("", title) or title
-
 
 def _time(sel: Selector) -> str:
     """A ``<time datetime>`` marked as the publication date, else the first one in the article."""

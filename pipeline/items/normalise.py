@@ -1,4 +1,5 @@
-"""Pure functions that turn a spider's ``RawItem`` into a ``Publication``.
+"""Pure functions that turn a spider's ``RawItem`` into a ``Publication``: content types, documents, the
+content hash. URLs, text and dates have modules of their own (``urls``, ``text``, ``dates``).
 
 No I/O and no clock: every function here is table-tested in ``tests/pipeline/test_normalise.py``.
 """
@@ -6,92 +7,17 @@ No I/O and no clock: every function here is table-tested in ``tests/pipeline/tes
 from __future__ import annotations
 
 import hashlib
-import html
 import json
-import re
+from typing import Any
 
-import lxml.html
-from w3lib.url import canonicalize_url, url_query_cleaner
-
-from pipeline.items.dates import LONDON, ParsedDate, date_iso, parse_date  # noqa: F401 - re-exported for spiders until they import dates
+from pipeline.items.dates import date_iso, parse_date
 from pipeline.items.schema import CONTENT_TYPES, Document, Publication, RawItem
+from pipeline.items.text import clean_text, html_to_text
+from pipeline.items.urls import canonical_url
 
 
 class InvalidItem(ValueError):
     """A RawItem that cannot become a Publication (no title, no URL, ...)."""
-
-
-# ---------------------------------------------------------------- URLs
-
-TRACKING_PARAMS = ("fbclid", "gclid", "mc_cid", "mc_eid", "_ga", "_gl")
-
-
-def canonical_url(url: str, trailing_slash: str = "keep") -> str:
-    """Scheme and host normalised, fragment and tracking parameters dropped, query sorted.
-
-    ``trailing_slash`` is the site's rule for paths: ``keep`` as given, ``strip`` or ``add``.
-    """
-    url = url.strip()
-    if not url:
-        return ""
-    query_params = re.findall(r"[?&]([^=&#]+)", url)
-    tracking = [p for p in query_params if p.lower().startswith("utm_") or p.lower() in TRACKING_PARAMS]
-    if tracking:
-        url = url_query_cleaner(url, tracking, remove=True, keep_fragments=True)
-    url = canonicalize_url(url, keep_fragments=False)
-    if url.startswith("http://"):
-        url = "https://" + url[len("http://") :]
-    return _apply_slash_rule(url, trailing_slash)
-
-
-def _apply_slash_rule(url: str, rule: str) -> str:
-    head, sep, query = url.partition("?")
-    scheme_host, _, path = head.partition("://")
-    host, slash, rest = path.partition("/")
-    if not rest or rule == "keep":
-        return url
-    last = rest.rsplit("/", 1)[-1]
-    if rule == "strip":
-        rest = rest.rstrip("/")
-    elif rule == "add" and not rest.endswith("/") and "." not in last:
-        rest += "/"
-    return f"{scheme_host}://{host}/{rest}{sep}{query}"
-
-
-# ---------------------------------------------------------------- text
-
-_BLOCK_TAGS = {
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section",
-    "article", "blockquote", "pre", "figcaption", "dd", "dt", "hr", "header", "footer", "aside", "main",
-}
-_DROP_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "form", "button")
-
-
-def clean_text(text: str | None) -> str:
-    """Entities decoded, whitespace folded to single spaces."""
-    if not text:
-        return ""
-    return " ".join(html.unescape(text).split())
-
-
-def html_to_text(markup: str | None) -> str:
-    """HTML (a fragment or a page) to readable text: paragraphs on their own lines, no markup."""
-    if not markup or not markup.strip():
-        return ""
-    if "<" not in markup:
-        return clean_text(markup)
-    try:
-        root = lxml.html.fromstring(markup)
-    except (lxml.etree.ParserError, ValueError):
-        return clean_text(re.sub(r"<[^>]*>", " ", markup))
-    for bad in root.iter(*_DROP_TAGS):
-        bad.drop_tree() if bad.getparent() is not None else bad.clear()
-    for el in root.iter():
-        if isinstance(el.tag, str) and el.tag in _BLOCK_TAGS:
-            el.tail = "\n" + (el.tail or "")
-            el.text = "\n" + (el.text or "")
-    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
-    return "\n".join(line for line in lines if line)
 
 
 # ---------------------------------------------------------------- content types
@@ -131,7 +57,7 @@ def content_type_for(label: str | None) -> str:
 HASHED_FIELDS = ("title", "summary", "body_text", "published_at", "updated_at", "documents", "withdrawn_at")
 
 
-def _documents(raw_docs: list[dict]) -> tuple[Document, ...]:
+def _documents(raw_docs: list[dict[str, Any]]) -> tuple[Document, ...]:
     seen: set[str] = set()
     docs = []
     for d in raw_docs:
@@ -162,7 +88,7 @@ def human_size(n_bytes: float) -> str:
     return ""
 
 
-def content_hash(fields: dict) -> str:
+def content_hash(fields: dict[str, Any]) -> str:
     """Hash of the fields that matter to a reader; markup and fetch times never enter it."""
     payload = json.dumps({k: fields.get(k) for k in HASHED_FIELDS}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
@@ -184,14 +110,18 @@ def normalise(item: RawItem, trailing_slash: str = "keep") -> Publication:
     updated = date_iso(item.updated)
     if updated and published and updated < published.iso[: len(updated)]:
         updated = published.iso  # GOV.UK's public_updated_at can precede first_published_at (imports)
+    summary = " ".join(summary.split())
+    published_at = published.iso if published else None
+    withdrawn_at = date_iso(item.withdrawn)
+    documents = _documents(item.documents)
     fields = {
         "title": title,
-        "summary": " ".join(summary.split()),
+        "summary": summary,
         "body_text": body,
-        "published_at": published.iso if published else None,
+        "published_at": published_at,
         "updated_at": updated,
-        "documents": [d.__dict__ for d in _documents(item.documents)],
-        "withdrawn_at": date_iso(item.withdrawn),
+        "documents": [d.__dict__ for d in documents],
+        "withdrawn_at": withdrawn_at,
     }
     natural_key = item.natural_key.strip() or url
     return Publication(
@@ -199,16 +129,16 @@ def normalise(item: RawItem, trailing_slash: str = "keep") -> Publication:
         source=item.source,
         url=url,
         title=title,
-        summary=fields["summary"],
+        summary=summary,
         body_text=body,
         content_type=item.content_type if item.content_type in CONTENT_TYPES else content_type_for(item.source_type),
         source_type=clean_text(item.source_type),
-        published_at=fields["published_at"],
+        published_at=published_at,
         published_precision=published.precision if published else None,
-        updated_at=fields["updated_at"],
+        updated_at=updated,
         topics=tuple(dict.fromkeys(t for t in (clean_text(x) for x in item.topics) if t)),
-        documents=_documents(item.documents),
-        withdrawn_at=fields["withdrawn_at"],
+        documents=documents,
+        withdrawn_at=withdrawn_at,
         language=(item.language or "en").strip().lower(),
         links=tuple(dict.fromkeys(u for u in (canonical_url(x) for x in item.links) if u)),
         content_hash=content_hash(fields),

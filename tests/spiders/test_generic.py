@@ -130,7 +130,7 @@ def test_incremental_walk_fetches_only_what_is_newer():
                            spider_kwargs={"known": known, "full_walk": False})
     assert WP + "2020/12/introducing-learn-wordpress/" not in result.requested
     assert WP + "2020/12/simone/" in result.requested
-    assert result.spider.unchanged == [WP + "2020/12/introducing-learn-wordpress/"]
+    assert result.spider.run_log.unchanged == [WP + "2020/12/introducing-learn-wordpress/"]
     assert len(result.items) == 9
 
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipeline.config import load_config
-from pipeline.items.normalise import parse_date
+from pipeline.items.dates import parse_date
 from pipeline.ops import runner
 from pipeline.replay import ReplayServer
 from spiders.childrens_commissioner import ChildrensCommissionerSpider
@@ -71,7 +71,7 @@ def test_nspcc_incremental_listing_walk_fetches_no_stored_article(nspcc_first):
     assert len(known) == 12
     again = incremental(NspccLearningSpider, NSPCC, options("nspcc_learning"), known)
     assert not set(again.requested) & set(known), "a stored article was fetched again"
-    assert again.items == [] and sorted(again.spider.unchanged) == sorted(known)
+    assert again.items == [] and sorted(again.spider.run_log.unchanged) == sorted(known)
     # what is listed but was never stored is tried again; page 1 lists one of those, so the walk goes on
     assert again.requested == [f"{BASE}/sitemap.xml", f"{BASE}/news", f"{BASE}/research-resources",
                                NOT_STORED[0], f"{BASE}/news?page=2", *NOT_STORED[1:], f"{BASE}/news?page=3"]
@@ -85,14 +85,14 @@ def test_nspcc_listing_walk_stops_at_the_first_page_of_stored_articles(nspcc_fir
     again = incremental(NspccLearningSpider, NSPCC, options("nspcc_learning"), {**known, NOT_STORED[0]: ""})
     assert again.requested == [f"{BASE}/sitemap.xml", f"{BASE}/news", f"{BASE}/research-resources"]
     assert again.spider.crawler.stats.get_value("sgn/listing_walk_stopped") == 2
-    assert len(again.spider.unchanged) == 10 and again.items == []
+    assert len(again.spider.run_log.unchanged) == 10 and again.items == []
 
 
 def test_nspcc_full_walk_fetches_everything_whatever_is_known(nspcc_first):
     first, known = nspcc_first
     again = crawl_offline(NspccLearningSpider, NSPCC, options("nspcc_learning"),
                           spider_kwargs={"known": known, "full_walk": True})
-    assert again.requested == first.requested and len(again.items) == 12 and again.spider.unchanged == []
+    assert again.requested == first.requested and len(again.items) == 12 and again.spider.run_log.unchanged == []
 
 
 # -- NSPCC Learning: the sitemap ---------------------------------------------------------------------------
@@ -102,13 +102,13 @@ def test_nspcc_sitemap_door_fetches_only_entries_newer_than_stored():
     _, known = full_then_known(NspccLearningSpider, NSPCC_SITEMAP, options("nspcc_learning"))
     assert len(known) == 6 and known[FOUR_CS] == "2023-09-18"
     same = incremental(NspccLearningSpider, NSPCC_SITEMAP, options("nspcc_learning"), known)
-    assert same.requested == [f"{BASE}/sitemap.xml"] and same.items == [] and len(same.spider.unchanged) == 6
+    assert same.requested == [f"{BASE}/sitemap.xml"] and same.items == [] and len(same.spider.run_log.unchanged) == 6
     older = {**known, FOUR_CS: "2023-09-17"}  # lastmod 2023-09-18 is newer than this
     del older[ANNUAL]  # not stored yet
     changed = incremental(NspccLearningSpider, NSPCC_SITEMAP, options("nspcc_learning"), older)
     assert changed.requested == [f"{BASE}/sitemap.xml", FOUR_CS, ANNUAL]
     assert sorted(i.url for i in changed.items) == sorted([FOUR_CS, ANNUAL])
-    assert FOUR_CS not in changed.spider.unchanged and len(changed.spider.unchanged) == 4
+    assert FOUR_CS not in changed.spider.run_log.unchanged and len(changed.spider.run_log.unchanged) == 4
 
 
 def test_nspcc_sitemap_entry_without_lastmod_is_not_fetched_when_stored():
@@ -117,7 +117,7 @@ def test_nspcc_sitemap_entry_without_lastmod_is_not_fetched_when_stored():
     spider = NspccLearningSpider(options=options("nspcc_learning"), known={FOUR_CS: "2023-09"}, full_walk=False)
     out = list(spider.parse_sitemap(fake_response(f"{BASE}/sitemap.xml", body, 200,
                                                   {"Content-Type": "application/xml"})))
-    assert [r.url for r in out] == [ANNUAL] and spider.unchanged == [FOUR_CS]
+    assert [r.url for r in out] == [ANNUAL] and spider.run_log.unchanged == [FOUR_CS]
 
 
 # -- WordPress: the REST API -------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def test_wordpress_rest_passes_over_posts_not_newer_and_stops_paging(tmp_path):
     assert resource_pages(first) == ["1", "2"] and len(known) == 9
     again = incremental(ChildrensCommissionerSpider, site, {"per_page": 4}, known)
     assert resource_pages(again) == ["1"], "page 1 held nothing newer: page 2 is not fetched"
-    assert again.items == [] and len(again.spider.unchanged) == 6  # two posts, four resources
+    assert again.items == [] and len(again.spider.run_log.unchanged) == 6  # two posts, four resources
     assert again.spider.crawler.stats.get_value("sgn/wp_walk_stopped") == 2
     assert again.spider.errors == []
 
@@ -165,7 +165,7 @@ def test_wordpress_rest_yields_a_post_whose_modified_gmt_moved_and_pages_on(tmp_
     again = incremental(ChildrensCommissionerSpider, site, {"per_page": 4}, known)
     assert [i.url for i in again.items] == [ADVOCACY] and again.items[0].title.endswith("(corrected)")
     assert resource_pages(again) == ["1", "2"]  # page 1 had something new; page 2 had not: the walk ends
-    assert len(again.spider.unchanged) == 8 and ADVOCACY not in again.spider.unchanged
+    assert len(again.spider.run_log.unchanged) == 8 and ADVOCACY not in again.spider.run_log.unchanged
 
 
 def test_wordpress_rest_incremental_paging_is_capped_only_where_it_reaches_max_pages(tmp_path):
@@ -185,7 +185,7 @@ def test_wordpress_rest_full_walk_fans_out_every_page_and_yields_everything(tmp_
     first, known = full_then_known(ChildrensCommissionerSpider, site, {"per_page": 4})
     again = crawl_offline(ChildrensCommissionerSpider, site, {"per_page": 4},
                           spider_kwargs={"known": known, "full_walk": True})
-    assert again.requested == first.requested and len(again.items) == 9 and again.spider.unchanged == []
+    assert again.requested == first.requested and len(again.items) == 9 and again.spider.run_log.unchanged == []
 
 
 # -- WordPress: the feed -----------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def test_wordpress_feed_passes_over_items_not_newer_and_stops_paging():
     assert first.requested[-1] == f"{NEWS}/feed/?paged=2" and len(known) == 10
     again = incremental(WpTestSpider, site, {"base_url": NEWS}, known)
     assert again.requested == [f"{NEWS}/wp-json/", f"{NEWS}/feed/"] and again.items == []
-    assert len(again.spider.unchanged) == 10
+    assert len(again.spider.run_log.unchanged) == 10
     learn = "https://wordpress.org/news/2020/12/introducing-learn-wordpress/"
     older = incremental(WpTestSpider, site, {"base_url": NEWS}, {**known, learn: "2020-12-14T00:00:00Z"})
     assert [i.url for i in older.items] == [learn] and older.requested[-1] == f"{NEWS}/feed/?paged=2"
@@ -211,7 +211,7 @@ def test_wordpress_html_listings_fetch_no_stored_page_and_stop_at_page_one():
     assert len(known) == 9
     again = incremental(CsprpPanelSiteSpider, PANEL_SITE, options("csprp_panel_site"), known)
     assert again.requested == [f"{PANEL}/wp-json/", f"{PANEL}/feed/", f"{PANEL}/publications/", f"{PANEL}/news/"]
-    assert again.items == [] and len(again.spider.unchanged) == 7  # the cards of the two first pages
+    assert again.items == [] and len(again.spider.run_log.unchanged) == 7  # the cards of the two first pages
 
 
 def test_wordpress_html_listing_card_dated_after_the_stored_date_is_fetched():
@@ -223,7 +223,7 @@ def test_wordpress_html_listing_card_dated_after_the_stored_date_is_fetched():
     # page 1 had something to fetch, so page 2 is read; it has not, so the walk ends there
     assert again.requested == [f"{PANEL}/wp-json/", f"{PANEL}/feed/", f"{PANEL}/publications/", f"{PANEL}/news/",
                                PANEL_ANNUAL, f"{PANEL}/publications/page/2/"]
-    assert len(again.spider.unchanged) == 8
+    assert len(again.spider.run_log.unchanged) == 8
 
 
 def test_commissioner_html_cards_are_compared_by_uk_day_with_what_the_api_stored():
@@ -234,7 +234,7 @@ def test_commissioner_html_cards_are_compared_by_uk_day_with_what_the_api_stored
     again = incremental(ChildrensCommissionerSpider, CC_SITE, {**options("childrens_commissioner"),
                                                                 "doors": ["html"]}, known)
     assert again.requested == [f"{WWW}/resource/", f"{WWW}/news-and-blogs/"]
-    assert again.items == [] and PRESS in again.spider.unchanged and len(again.spider.unchanged) == 6
+    assert again.items == [] and PRESS in again.spider.run_log.unchanged and len(again.spider.run_log.unchanged) == 6
 
 
 def test_commissioner_incremental_listing_walk_goes_one_page_at_a_time():
@@ -268,10 +268,10 @@ def test_wordpress_card_without_a_date_is_enough_when_stored_but_not_on_a_full_w
                                       full_walk=False)
     assert incremental_spider.skip_unchanged(url, "", listed=True) is True
     assert incremental_spider.skip_unchanged(url, "", listed=True) is True
-    assert incremental_spider.unchanged == [url], "recorded once"
+    assert incremental_spider.run_log.unchanged == [url], "recorded once"
     assert incremental_spider.skip_unchanged(url, "") is False, "a REST or feed entry without a date is read"
     full = WpTestSpider(options={"base_url": "https://example.org"}, known={url: "2024-04-19"})
-    assert full.skip_unchanged(url, "", listed=True) is False and full.unchanged == []
+    assert full.skip_unchanged(url, "", listed=True) is False and full.run_log.unchanged == []
 
 
 # -- end to end ------------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def test_second_walk_fetches_no_stored_article():
     fetched = [u for u in second.requested if "?page=" not in u and u.rstrip("/") != feed]
     assert fetched == [], "no article page is fetched again"
     assert second.items == []
-    assert len(second.spider.unchanged) == len(set(second.spider.unchanged)) >= 5
+    assert len(second.spider.run_log.unchanged) == len(set(second.spider.run_log.unchanged)) >= 5
     assert [u for u in second.requested if "?page=2" in u] == [], "the walk stops at a page of stored articles"
 
 

@@ -16,7 +16,8 @@ from dataclasses import asdict
 import pytest
 
 from pipeline.config import load_config
-from pipeline.items.normalise import InvalidItem, normalise, parse_date
+from pipeline.items.dates import parse_date
+from pipeline.items.normalise import InvalidItem, normalise
 from spiders import _htmlpage
 from spiders.nspcc_learning import NO_LINKS, NspccLearningSpider
 from tests.support import CONFIG, FIXTURES, crawl_offline, fake_response, query, run_cli
