@@ -7,7 +7,8 @@ import json
 import logging
 import sqlite3
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -16,12 +17,16 @@ from scrapy.utils.misc import load_object
 from twisted.internet.task import LoopingCall
 
 from pipeline.clock import iso, system_clock
-from pipeline.items.normalise import InvalidItem, canonical_url, date_iso, normalise
+from pipeline.crawl.runlog import RunLog, run_log_of
+from pipeline.items.dates import date_iso
+from pipeline.items.normalise import InvalidItem, normalise
+from pipeline.items.urls import canonical_url
 from pipeline.items.schema import Publication, RawItem
 from storage import crawl_state, publications, runs
 from storage.db import open_db
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_MESSAGES = 5
 # A batch is written when it is full or this many seconds old, so that a crawl killed mid-run loses at
 # most a few seconds of parsed items.
@@ -95,6 +100,8 @@ class StorePipeline:
         self.invalid: list[str] = []
         self.write_failures = 0
         self.touched: set[str] = set()  # publications already counted unchanged in this run
+        self.run_log = RunLog()  # the spider's own, once it is open
+        self.source = str(settings.get("SGN_SOURCE") or "")
         self.counts = {"items": 0, "new": 0, "updated": 0, "unchanged": 0, "duplicates": 0}
         self.ticker = LoopingCall(self.flush)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -126,13 +133,13 @@ class StorePipeline:
         return item
 
     def spider_opened(self, spider: Spider) -> None:
+        self.run_log = run_log_of(spider) or self.run_log
+        self.source = spider.name
         self.crawler.stats.set_value("sgn/full_walk", int(self.crawler.settings.getbool("SGN_FULL_WALK", True)))
         self.ticker.start(FLUSH_SECONDS, now=False)
 
     def flush(self) -> None:
-        spider = self.crawler.spider
-        seen = list(getattr(spider, "unchanged", []))
-        if not self.buffer and not seen:
+        if not self.buffer and not self.run_log.unchanged:
             return
         now = iso(self.clock())
         result = self._write(lambda: publications.store_batch(self.db, self.buffer, now))
@@ -141,14 +148,15 @@ class StorePipeline:
         self.buffer = []
         for key in ("new", "updated", "unchanged"):
             self.counts[key] += getattr(result, key)
+        seen = self.run_log.take_unchanged()
         if seen:
             urls = sorted({canonical_url(u, self.trailing_slash) for u in seen} - self.touched)
             self.touched.update(urls)
-            self.counts["unchanged"] += self._write(lambda: publications.touch_seen(self.db, spider.name, urls, now)) or 0
-            del spider.unchanged[: len(seen)]
+            touched = self._write(lambda: publications.touch_seen(self.db, self.source, urls, now))
+            self.counts["unchanged"] += touched or 0
         runs.update_run(self.db, self.run_id, **self.counts, invalid=len(self.invalid))
 
-    def _write(self, write: Any) -> Any:
+    def _write(self, write: Callable[[], T]) -> T | None:
         """A write retried while the database is locked or busy; None when it still fails (logged)."""
         for attempt in range(WRITE_ATTEMPTS):
             try:
@@ -160,16 +168,18 @@ class StorePipeline:
         return None
 
     def spider_error(self, failure: Any, response: Any, spider: Spider) -> None:
-        spider.record_error(response.url, f"parse error {failure.type.__name__}: {failure.getErrorMessage()}")
+        problem = self.run_log.add_error(response.url, f"parse error {failure.type.__name__}: "
+                                                       f"{failure.getErrorMessage()}")
+        log.error("%s", problem)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.ticker.running:
             self.ticker.stop()
         self.flush()
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
-        errors: list[str] = list(getattr(spider, "errors", []))
-        skips = [(canonical_url(u, self.trailing_slash), r, date_iso(d))
-                 for u, r, d in getattr(spider, "remembered_skips", [])]
+        errors = self.run_log.error_messages()
+        skips = [(canonical_url(s.url, self.trailing_slash), s.reason, date_iso(s.source_date))
+                 for s in self.run_log.remembered_skips()]
         if skips:
             self._write(lambda: crawl_state.save_skipped(self.db, spider.name, skips, iso(self.clock())))
         if self.buffer or self.write_failures:
@@ -187,9 +197,9 @@ class StorePipeline:
             pages=stats.get("downloader/response_count", 0) - stats.get("robotstxt/response_count", 0),
             invalid=len(self.invalid),
             errors=len(errors),
-            skipped=len(getattr(spider, "skipped", [])),
+            skipped=len(self.run_log.skips),
             http_errors=http_error_counts(stats),
-            door=getattr(spider, "door", ""),
+            door=self.run_log.door,
             stats=json.dumps(run_stats(stats), default=str),
             message=message,
         )
