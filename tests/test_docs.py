@@ -216,18 +216,21 @@ def _without_code_blocks(text: str) -> str:
     return re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
 
 
+def _is_broken(page: Path, target: str) -> bool:
+    """A relative link to a file outside the repository or missing, or to a heading that is not there."""
+    file, _, anchor = target.partition("#")
+    resolved = (page.parent / file).resolve() if file else page.resolve()
+    if not resolved.exists() or ROOT.resolve() not in resolved.parents:
+        return True
+    return bool(anchor) and resolved.suffix == ".md" and anchor not in _anchors(resolved)
+
+
 @pytest.mark.parametrize("path", _documents(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_link_and_mentioned_document_exists(path):
     text = _without_code_blocks(path.read_text(encoding="utf-8"))
     broken = []
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
-        if re.match(r"[a-z]+:", target):
-            continue  # an absolute URL
-        file, _, anchor = target.partition("#")
-        resolved = (path.parent / file).resolve() if file else path
-        if not resolved.exists() or ROOT.resolve() not in resolved.parents:
-            broken.append(target)
-        elif anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
+        if not re.match(r"[a-z]+:", target) and _is_broken(path, target):  # absolute URLs are not checked
             broken.append(target)
     for mention in re.findall(r"[\w./-]*\w\.md\b", text):
         if not any((base / mention).exists() for base in (path.parent, ROOT, DOCS)):
@@ -239,3 +242,24 @@ def test_every_link_and_mentioned_document_exists(path):
 def test_no_reference_to_issues_outside_the_repository(path):
     text = path.read_text(encoding="utf-8")
     assert not re.findall(r"\bissues? #?\d+|\.\./shared\b", text, flags=re.I)
+
+
+# ---------------------------------------------------------------- the layout
+
+
+def _modules() -> set[str]:
+    found = set()
+    for package in ("pipeline", "storage", "spiders"):
+        for path in (ROOT / package).rglob("*.py"):
+            if path.name not in ("__init__.py", "__main__.py"):
+                found.add(path.relative_to(ROOT).as_posix())
+    return found
+
+
+def test_architecture_names_every_module_and_only_modules_that_exist():
+    page = _text("architecture")
+    named = set(re.findall(r"`((?:pipeline|storage|spiders)/[\w/.-]+?)/?`", page))
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, f"docs/architecture.md names paths that do not exist: {missing}"
+    unnamed = sorted(m for m in _modules() if f"`{m}`" not in page)
+    assert not unnamed, f"modules missing from the layout in docs/architecture.md: {unnamed}"
