@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                   full_walk=args.full_walk)
     process.start()
     stats = {k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, int | float | str)}
-    print(json.dumps({"stats": stats, "errors": crawler.spider.errors, "run_id": run_id}))
+    print(json.dumps({"stats": stats, "errors": crawler.spider.run_log.error_messages(), "run_id": run_id}))
     return 0
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import datetime
 from typing import Any
 
 from pipeline.clock import system_clock
 from pipeline.config import Config, Source, load_config
 from pipeline.crawl.recording import with_recording
 from pipeline.crawl.registry import spider_for
+from pipeline.items.dates import parse_iso
 from pipeline.logs import use_log_format
 
 
@@ -97,7 +97,7 @@ def incremental_state(config: Config, source: Source, db_path: str) -> tuple[boo
     database = open_db(db_path)
     try:
         last = crawl_state.last_full_walk(database, source.slug)
-        age = (system_clock() - datetime.fromisoformat(last.replace("Z", "+00:00"))).days if last else None
+        age = (system_clock() - parse_iso(last)).days if last else None
         full_walk = age is None or age >= config.crawl.full_walk_days
         return full_walk, ({} if full_walk else crawl_state.known_publications(database, source.slug))
     finally:
