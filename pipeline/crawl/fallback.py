@@ -15,9 +15,10 @@ from typing import Any
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
+from pipeline.crawl.runlog import run_log_of
 from pipeline.items.extract import extract
-from pipeline.items.normalise import canonical_url
 from pipeline.items.schema import RawItem
+from pipeline.items.urls import canonical_url
 
 log = logging.getLogger(__name__)
 FIELDS = {"title": "title", "published": "published"}  # RawItem field → Extracted field
@@ -55,7 +56,10 @@ class FallbackExtractor(BaseSpiderMiddleware):
                 or not _same_page(item, response)):
             return item
         filled = fill_missing(item, response)
-        if filled:
+        if filled and spider is not None:
+            run_log = run_log_of(spider)
+            if run_log is not None:
+                run_log.add_fallback(item.url, filled)
             stats = self.crawler.stats
             stats.inc_value("sgn/fallback_used")
             for name in filled:
@@ -67,5 +71,5 @@ class FallbackExtractor(BaseSpiderMiddleware):
 
 
 def _is_html(response: Response) -> bool:
-    ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
     return "html" in ctype or (not ctype and b"<html" in response.body[:2048].lower())

@@ -18,29 +18,17 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Headers, Response
 
+from pipeline.crawl.runlog import run_log_of
+from pipeline.items.files import is_media_type, media_extension
+
 log = logging.getLogger(__name__)
 
-_EXTENSIONS_BY_KIND = {
-    "image": "jpg jpeg jpe jfif pjpeg pjp png apng gif webp svg svgz avif bmp dib ico cur tif tiff heic heif jxl "
-             "jp2 psd raw dng cr2 nef",
-    "video": "mp4 m4v mov qt webm avi mkv wmv asf flv f4v mpg mpeg mpe 3gp 3g2 ogv m3u8 mpd ts m2ts vob",
-    "audio": "mp3 m4a m4b wav ogg oga opus flac aac wma aif aiff mid midi amr",
-    "other": "swf",
-}
-MEDIA_EXTENSIONS = frozenset(ext for group in _EXTENSIONS_BY_KIND.values() for ext in group.split())
-MEDIA_TYPE_PREFIXES = ("image/", "video/", "audio/", "model/")
-MEDIA_TYPES = frozenset({
-    "application/ogg", "application/mp4", "application/x-mpegurl", "application/vnd.apple.mpegurl",
-    "application/dash+xml", "application/x-shockwave-flash", "application/vnd.rn-realmedia",
-    "application/vnd.ms-asf",
-})
 _FILENAME = re.compile(r"""filename\*?=(?:[\w-]+'[\w-]*')?["']?([^"';]+)""", re.I)
 
 
@@ -57,25 +45,9 @@ class MediaAborted(StopDownload):
         self.stat = stat
 
 
-def media_extension(url: str) -> str:
-    """The media extension the URL's path ends in (``"jpg"``), or ``""``; the query string is not looked at."""
-    path = unquote(urlsplit(url).path).rstrip("/")
-    last = path.rsplit("/", 1)[-1].split(";", 1)[0]
-    ext = last.rsplit(".", 1)[-1].lower() if "." in last else ""
-    return ext if ext in MEDIA_EXTENSIONS else ""
-
-
-def is_media_type(content_type: str | bytes | None) -> bool:
-    """True for image/*, video/*, audio/* and the other media types; HTML, PDF, JSON, XML, text are not."""
-    if isinstance(content_type, bytes):
-        content_type = content_type.decode("latin-1")
-    mime = (content_type or "").split(";", 1)[0].strip().lower()
-    return mime.startswith(MEDIA_TYPE_PREFIXES) or mime in MEDIA_TYPES
-
-
 def media_in_headers(headers: Headers) -> tuple[str, str] | None:
     """``(reason, stats key)`` when response headers announce media, else None."""
-    content_type = headers.get(b"Content-Type")
+    content_type = headers.get(b"Content-Type") or b""
     if is_media_type(content_type):
         return f"Content-Type {content_type.decode('latin-1')}", "media/aborted_content_type"
     disposition = (headers.get(b"Content-Disposition") or b"").decode("latin-1")
@@ -89,6 +61,7 @@ class MediaGuard:
     """Downloader middleware (first in the chain) plus the ``headers_received`` handler it connects."""
 
     def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
         self.stats = crawler.stats
         crawler.signals.connect(self.headers_received, signal=signals.headers_received)
 
@@ -120,4 +93,7 @@ class MediaGuard:
         if self.stats is not None:
             self.stats.inc_value(stat)
         log.warning("media guard: refused %s (%s)", request.url, reason)
+        run_log = run_log_of(self.crawler.spider)
+        if run_log is not None:
+            run_log.add_refusal("media", request.url, reason)
         raise MediaRefused(f"media refused ({reason})")

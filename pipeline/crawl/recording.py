@@ -21,6 +21,8 @@ from scrapy import Request, signals
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 
+from pipeline.items.files import DOCUMENT_EXTENSIONS
+
 log = logging.getLogger(__name__)
 KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified")  # what replay needs; never Set-Cookie, never auth
 POSITION = 585  # after HttpCompression (590) has decoded the body, before conditional requests (580)
@@ -28,7 +30,8 @@ SAVE_EVERY = 20  # manifest written every so many responses, so that a killed re
 EXTENSIONS = {"text/html": ".html", "application/xhtml+xml": ".html", "application/json": ".json",
               "text/plain": ".txt", "text/xml": ".xml", "application/xml": ".xml", "text/csv": ".csv",
               "application/pdf": ".pdf"}
-OWN_EXTENSIONS = {*EXTENSIONS.values(), ".htm", ".rss", ".atom", ".gz", ".doc", ".docx", ".xlsx", ".odt"}
+# A URL already ending in one of these keeps its name; anything else gets the extension of its Content-Type.
+OWN_EXTENSIONS = {*EXTENSIONS.values(), ".htm", ".rss", ".atom", ".gz", *(f".{e}" for e in DOCUMENT_EXTENSIONS)}
 
 
 

@@ -14,8 +14,9 @@ from scrapy.http import Headers, Response
 from scrapy.utils.test import get_crawler
 
 from pipeline.config import load_config
-from pipeline.crawl.guards import MediaAborted, MediaGuard, MediaRefused, is_media_type, media_extension
+from pipeline.crawl.guards import MediaAborted, MediaGuard, MediaRefused
 from pipeline.crawl.process import scrapy_settings
+from pipeline.items.files import is_media_type, media_extension
 from pipeline.replay import ReplayServer, load_manifests
 from storage.db import open_db
 from storage.runs import start_run

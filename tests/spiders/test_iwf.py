@@ -5,7 +5,7 @@ import json
 import pytest
 
 from pipeline.config import load_config
-from pipeline.crawl.guards import media_extension
+from pipeline.items.files import media_extension
 from pipeline.items.normalise import normalise
 from spiders.iwf import ARTICLE, IwfSpider
 from tests.support import CONFIG, FIXTURES, crawl_offline, fake_response, query, run_cli
