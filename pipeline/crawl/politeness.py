@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from protego import Protego
@@ -56,7 +56,23 @@ def _refused(crawler: Crawler, kind: RefusalKind, url: str, message: str) -> Non
         run_log.add_refusal(kind, url, message)
 
 
-class PoliteRobotsTxtMiddleware:
+class _Middleware:
+    """A downloader middleware made by Scrapy from the crawler, which it keeps; switched off (Scrapy's
+    ``NotConfigured``) when its ``required_setting`` is off or empty."""
+
+    required_setting = ""
+
+    def __init__(self, crawler: Crawler) -> None:
+        if self.required_setting and not crawler.settings.get(self.required_setting):
+            raise NotConfigured
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+
+class PoliteRobotsTxtMiddleware(_Middleware):
     """robots.txt, read with Protego (the parser Scrapy itself uses), through public APIs only.
 
     Every request to a host waits for the one download of that host's robots.txt, however many arrive
@@ -65,20 +81,15 @@ class PoliteRobotsTxtMiddleware:
     """
 
     DOWNLOAD_PRIORITY = 1000  # robots.txt goes before the pages waiting for it
+    required_setting = "ROBOTSTXT_OBEY"
 
     def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
         settings = crawler.settings
-        if not settings.getbool("ROBOTSTXT_OBEY"):
-            raise NotConfigured
-        self.crawler = crawler
         self.agent = str(settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT") or "")
         self.parsers: dict[str, Protego | None] = {}  # host → its rules; None: no usable robots.txt
         self.waiting: dict[str, list[Deferred[None]]] = {}  # host → requests waiting for its robots.txt
         self.crawl_delays: dict[str, float] = {}
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> PoliteRobotsTxtMiddleware:
-        return cls(crawler)
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
         if request.meta.get("dont_obey_robotstxt") or request.url.startswith(("data:", "file:")):
@@ -153,16 +164,16 @@ class PoliteRobotsTxtMiddleware:
             slot.delay = max(slot.delay, needed)
 
 
-class BackoffRetryMiddleware:
+class BackoffRetryMiddleware(_Middleware):
     """Retries 5xx, 429 and timeouts after a pause: ``Retry-After`` when the site sends one (capped),
     else ``base * 2**attempt`` with ±50 % jitter, capped. Scrapy's ``RETRY_*`` settings apply; the retry
     itself is made by Scrapy's public ``get_retry_request``."""
 
+    required_setting = "RETRY_ENABLED"
+
     def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
         settings = crawler.settings
-        if not settings.getbool("RETRY_ENABLED"):
-            raise NotConfigured
-        self.crawler = crawler
         self.max_retry_times = settings.getint("RETRY_TIMES")
         self.retry_http_codes = {int(code) for code in settings.getlist("RETRY_HTTP_CODES")}
         self.priority_adjust = settings.getint("RETRY_PRIORITY_ADJUST")
@@ -173,10 +184,6 @@ class BackoffRetryMiddleware:
         self.retry_after_cap = settings.getfloat("SGN_RETRY_AFTER_MAX", 600.0)
         self.not_before: dict[str, float] = {}
         self.rng = random.Random()
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
-        return cls(crawler)
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
         wait = self.not_before.get(urlparse_cached(request).netloc, 0) - time.monotonic()
@@ -240,12 +247,12 @@ class BackoffRetryMiddleware:
             return None
 
 
-class ConditionalRequestsMiddleware:
+class ConditionalRequestsMiddleware(_Middleware):
+    required_setting = "SGN_DB_PATH"
+
     def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
         settings = crawler.settings
-        if not settings.get("SGN_DB_PATH"):
-            raise NotConfigured
-        self.crawler = crawler
         self.source = settings.get("SGN_SOURCE")
         self.db = open_db(settings.get("SGN_DB_PATH"))
         # A full walk asks for everything again, so that what changed without a new validator is found.
@@ -254,10 +261,6 @@ class ConditionalRequestsMiddleware:
         self.fresh: dict[str, tuple[str | None, str | None]] = {}
         # after the spider has closed and the recorder has written its last batch
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ConditionalRequestsMiddleware:
-        return cls(crawler)
 
     def process_request(self, request: Request, spider: Any = None) -> None:
         etag, modified = self.validators.get(request.url, (None, None))
@@ -308,16 +311,9 @@ def _allowed(crawler: Crawler, url: str) -> bool:
     return not domains or host_in_domains(urlsplit(url).hostname or "", domains)
 
 
-class BoundaryMiddleware:
+class BoundaryMiddleware(_Middleware):
     """Replaces Scrapy's off-site filter, without its exceptions (``dont_filter`` and ``allow_offsite`` do
     not open the boundary) and with every refusal logged as a warning and counted."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> BoundaryMiddleware:
-        return cls(crawler)
 
     def process_request(self, request: Request, spider: Any = None) -> None:
         if _allowed(self.crawler, request.url):
@@ -329,17 +325,10 @@ class BoundaryMiddleware:
         raise IgnoreRequest(f"offsite: {request.url}")
 
 
-class RedirectBoundaryMiddleware:
+class RedirectBoundaryMiddleware(_Middleware):
     """A redirect to another site is dropped and logged before it is followed, and a redirect back to a
     URL of its own chain is a loop, recorded as an error of the run (Scrapy's duplicate filter would
     drop it silently)."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RedirectBoundaryMiddleware:
-        return cls(crawler)
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
         location = response.headers.get(b"Location")

@@ -28,15 +28,11 @@ class Problem:
 
 
 @dataclass(frozen=True)
-class Skip:
-    """A page that is deliberately not a publication; with the site's own date it is remembered."""
+class Skip(Problem):
+    """A page that is deliberately not a publication (``message`` says why); with the site's own date
+    for it, it is remembered and not fetched again until that date moves."""
 
-    url: str
-    reason: str
     source_date: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.reason}: {self.url}"
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from pipeline.clock import iso, system_clock
 from pipeline.crawl.runlog import RunLog, run_log_of
 from pipeline.items.dates import date_iso
 from pipeline.items.normalise import InvalidItem, normalise
-from pipeline.items.urls import canonical_url
 from pipeline.items.schema import Publication, RawItem
+from pipeline.items.urls import canonical_url
 from storage import crawl_state, publications, runs
 from storage.db import open_db
 
@@ -178,7 +178,7 @@ class StorePipeline:
         self.flush()
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         errors = self.run_log.error_messages()
-        skips = [(canonical_url(s.url, self.trailing_slash), s.reason, date_iso(s.source_date))
+        skips = [(canonical_url(s.url, self.trailing_slash), s.message, date_iso(s.source_date))
                  for s in self.run_log.remembered_skips()]
         if skips:
             self._write(lambda: crawl_state.save_skipped(self.db, spider.name, skips, iso(self.clock())))

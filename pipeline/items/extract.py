@@ -31,14 +31,16 @@ EARLIEST = "1995-01-01"  # no source published on the web before this; a match e
 
 @dataclass
 class Extracted:
+    """What the page gives (empty strings for what it does not) and where each field was found."""
+
     title: str = ""
-    published: str = ""
-    updated: str = ""
     summary: str = ""
     body_text: str = ""
+    found: dict[str, str] = field(default_factory=dict)  # field → where it was found, e.g. "json-ld"
+    published: str = ""
+    updated: str = ""
     source_type: str = ""
     language: str = ""
-    found: dict[str, str] = field(default_factory=dict)  # field → where it was found, e.g. "json-ld"
 
 
 def extract(html: str, url: str, *, with_body: bool = True) -> Extracted:
