@@ -1,15 +1,10 @@
 import pytest
 
-from pipeline.items.normalise import (
-    InvalidItem,
-    canonical_url,
-    content_type_for,
-    html_to_text,
-    human_size,
-    normalise,
-    parse_date,
-)
+from pipeline.items.dates import parse_date
+from pipeline.items.normalise import InvalidItem, content_type_for, human_size, normalise
 from pipeline.items.schema import RawItem
+from pipeline.items.text import html_to_text
+from pipeline.items.urls import canonical_url
 
 
 @pytest.mark.parametrize(
