@@ -37,7 +37,7 @@ def use_log_format(fmt: str, level: str | int = logging.INFO) -> None:
     logging.captureWarnings(True)
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler()
+        handler: logging.Handler = logging.StreamHandler()
         handler.setLevel(level)
         root.addHandler(handler)
         root.setLevel(logging.NOTSET)

@@ -1,4 +1,4 @@
-"""Stories across sources: publications that tell the same story are grouped under one ``cluster_id``.
+"""Stories across sources: publications that tell the same story share one story id (``cluster_id``).
 
 Two publications are joined when
 - they hold the same document (the same file URL, or a document title of five words or more that two
@@ -12,7 +12,7 @@ Two publications are joined when
   and their titles name the same numbers ("annual report 2022 to 2023" is not "2023 to 2024").
 
 Matching is incremental: publications new or changed since they were indexed are matched against the
-index in the database, and whole groups are merged, never split. ``rebuild`` re-derives every group.
+index in the database, and whole stories are merged, never split. ``rebuild`` re-derives every story.
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ from itertools import combinations
 
 import numpy as np
 from datasketch import MinHash
+from sqlite_utils import Database
 
-from storage import stories as store
+from pipeline.clock import Clock
+from pipeline.config import Config
+from storage import stories
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +142,7 @@ def link_targets(doc: StoryDoc, linked: list[StoryDoc]) -> list[StoryDoc]:
     return [o for score, o in scored if score == best and score >= LINK_TITLE_FLOOR]
 
 
-class _Groups:
+class _StoryUnion:
     """Union-find over publication ids."""
 
     def __init__(self) -> None:
@@ -157,7 +160,7 @@ class _Groups:
         if ra != rb:
             self.parent[max(ra, rb)] = min(ra, rb)
 
-    def groups(self) -> list[list[str]]:
+    def stories(self) -> list[list[str]]:
         out: dict[str, list[str]] = defaultdict(list)
         for x in self.parent:
             out[self.find(x)].append(x)
@@ -170,14 +173,14 @@ def _index_entries(docs: list[StoryDoc], keys: list[list[int]]) -> list[dict]:
 
 
 def _edges(docs: dict[str, StoryDoc], focus: Iterable[str], candidates: dict[str, set[str]],
-           hubs: set[str] = frozenset()) -> _Groups:
+           hubs: frozenset[str] | set[str] = frozenset()) -> _StoryUnion:
     """Verified edges between each focus publication and its candidates (ids in ``docs``)."""
     by_url = {d.url: d for d in docs.values()}
-    groups = _Groups()
+    found = _StoryUnion()
     for doc_id in focus:
         doc = docs[doc_id]
         for target in link_targets(doc, [by_url[u] for u in doc.links if u in by_url]):
-            groups.union(doc.id, target.id)
+            found.union(doc.id, target.id)
         for other_id in candidates.get(doc_id, ()):
             other = docs[other_id]
             if other_id == doc_id:
@@ -187,8 +190,8 @@ def _edges(docs: dict[str, StoryDoc], focus: Iterable[str], candidates: dict[str
             links_here = other.url in doc.links or doc.url in other.links
             if shared_doc or text_match(doc, other) or (
                     links_here and _is_link_target(docs, by_url, other, doc)):
-                groups.union(doc.id, other.id)
-    return groups
+                found.union(doc.id, other.id)
+    return found
 
 
 def _is_link_target(docs: dict[str, StoryDoc], by_url: dict[str, StoryDoc], a: StoryDoc, b: StoryDoc) -> bool:
@@ -199,9 +202,9 @@ def _is_link_target(docs: dict[str, StoryDoc], by_url: dict[str, StoryDoc], a: S
     return False
 
 
-def rebuild(db) -> dict[str, int]:
+def rebuild(db: Database) -> dict[str, int]:
     """Re-derive every story from scratch and rewrite the index; returns figures for the log."""
-    docs = [to_doc(r) for r in store.load_docs(db, None)]
+    docs = [to_doc(r) for r in stories.load_docs(db, None)]
     keys = band_keys(signatures(docs))
     buckets: dict[int, list[str]] = defaultdict(list)
     for doc, doc_keys in zip(docs, keys, strict=True):
@@ -214,50 +217,50 @@ def rebuild(db) -> dict[str, int]:
                 candidates[a].add(b)
     by_doc: dict[str, list[str]] = defaultdict(list)
     for d in docs:
-        for k in d.doc_keys + [f"url:{u}" for u in d.doc_urls]:
-            by_doc[k].append(d.id)
+        for doc_key in d.doc_keys + [f"url:{u}" for u in d.doc_urls]:
+            by_doc[doc_key].append(d.id)
     hubs = {k for k, members in by_doc.items() if len(members) > MAX_DOCUMENT_SHARE}
     for key, members in by_doc.items():
         if key not in hubs:
             for a, b in combinations(members, 2):
                 candidates[a].add(b)
     by_id = {d.id: d for d in docs}
-    groups = _edges(by_id, by_id, candidates, hubs).groups()
-    store.clear_index(db)
-    store.index_entries(db, _index_entries(docs, keys))
-    store.set_clusters(db, groups, rebuild=True)
-    log.info("stories rebuilt: %d publications, %d stories of two or more", len(docs), len(groups))
-    return {"publications": len(docs), "stories": len(groups)}
+    found = _edges(by_id, by_id, candidates, hubs).stories()
+    stories.clear_index(db)
+    stories.index_entries(db, _index_entries(docs, keys))
+    stories.set_stories(db, found, rebuild=True)
+    log.info("stories rebuilt: %d publications, %d stories of two or more", len(docs), len(found))
+    return {"publications": len(docs), "stories": len(found)}
 
 
-def match_pending(db) -> dict[str, int]:
+def match_pending(db: Database) -> dict[str, int]:
     """Match publications new or changed since they were indexed against everything stored."""
-    pending = [to_doc(r) for r in store.load_docs(db, store.pending_ids(db))]
+    pending = [to_doc(r) for r in stories.load_docs(db, stories.pending_ids(db))]
     if not pending:
         return {"matched": 0, "stories": 0}
     keys = band_keys(signatures(pending))
-    store.index_entries(db, _index_entries(pending, keys))
+    stories.index_entries(db, _index_entries(pending, keys))
     candidates: dict[str, set[str]] = {}
-    hubs = store.shared_documents(db, {k for d in pending for k in d.doc_keys + [f"url:{u}" for u in d.doc_urls]},
+    hubs = stories.shared_documents(db, {k for d in pending for k in d.doc_keys + [f"url:{u}" for u in d.doc_urls]},
                                   MAX_DOCUMENT_SHARE)
     for doc, doc_keys in zip(pending, keys, strict=True):
         doc_index = [k for k in doc.doc_keys + [f"url:{u}" for u in doc.doc_urls] if k not in hubs]
-        candidates[doc.id] = (store.ids_by_band(db, doc_keys) | store.ids_by_url(db, doc.links)
-                              | store.ids_linking_to(db, [doc.url]) | store.ids_by_document(db, doc_index))
+        candidates[doc.id] = (stories.ids_by_band(db, doc_keys) | stories.ids_by_url(db, doc.links)
+                              | stories.ids_linking_to(db, [doc.url]) | stories.ids_by_document(db, doc_index))
     # publications that link to a candidate's neighbours are needed to judge which page a link is about
     wanted = set().union(*candidates.values()) | {d.id for d in pending}
-    docs = {r["id"]: to_doc(r) for r in store.load_docs(db, wanted)}
+    docs = {r["id"]: to_doc(r) for r in stories.load_docs(db, wanted)}
     extra_urls = {u for d in docs.values() for u in d.links} - {d.url for d in docs.values()}
-    docs.update({r["id"]: to_doc(r) for r in store.load_docs(db, store.ids_by_url(db, extra_urls))})
-    groups = _edges(docs, [d.id for d in pending], candidates, hubs).groups()
-    store.set_clusters(db, groups)
-    log.info("stories: %d new or changed publications matched, %d groups touched", len(pending), len(groups))
-    return {"matched": len(pending), "stories": len(groups)}
+    docs.update({r["id"]: to_doc(r) for r in stories.load_docs(db, stories.ids_by_url(db, extra_urls))})
+    found = _edges(docs, [d.id for d in pending], candidates, hubs).stories()
+    stories.set_stories(db, found)
+    log.info("stories: %d new or changed publications matched, %d stories touched", len(pending), len(found))
+    return {"matched": len(pending), "stories": len(found)}
 
 
 _MATCHING = threading.Lock()  # the scheduler's jobs are threads: one matches at a time
 
 
-def after_runs_step(config, db, run_ids, clock) -> None:  # noqa: ARG001 - the runner's step signature
+def after_runs_step(config: Config, db: Database, run_ids: list[int], clock: Clock) -> None:  # noqa: ARG001 - the runner's step signature
     with _MATCHING:
         match_pending(db)

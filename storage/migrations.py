@@ -9,7 +9,7 @@ migrations = Migrations("safeguarding-news")
 
 @migrations()
 def m001_contract_tables(db: Database) -> None:
-    db["publications"].create(
+    db.table("publications").create(
         {
             "id": str, "source": str, "url": str, "title": str, "summary": str, "body_text": str,
             "content_type": str, "source_type": str, "published_at": str, "published_precision": str,
@@ -20,10 +20,10 @@ def m001_contract_tables(db: Database) -> None:
         not_null={"source", "url", "title", "content_hash", "version", "first_seen_at", "last_seen_at"},
         defaults={"version": 1, "topics": "[]", "documents": "[]"},
     )
-    db["publications"].create_index(["source", "published_at"])
-    db["publications"].create_index(["url"])
-    db["publications"].create_index(["cluster_id"])
-    db["publication_versions"].create(
+    db.table("publications").create_index(["source", "published_at"])
+    db.table("publications").create_index(["url"])
+    db.table("publications").create_index(["cluster_id"])
+    db.table("publication_versions").create(
         {
             "id": int, "publication_id": str, "version": int, "seen_at": str, "replaced_at": str,
             "changed_fields": str, "title": str, "summary": str, "body_text": str, "published_at": str,
@@ -32,9 +32,9 @@ def m001_contract_tables(db: Database) -> None:
         pk="id",
         foreign_keys=[("publication_id", "publications", "id")],
     )
-    db["publication_versions"].create_index(["publication_id", "version"], unique=True)
-    db["publication_versions"].create_index(["replaced_at"])
-    db["runs"].create(
+    db.table("publication_versions").create_index(["publication_id", "version"], unique=True)
+    db.table("publication_versions").create_index(["replaced_at"])
+    db.table("runs").create(
         {
             "id": int, "source": str, "started_at": str, "finished_at": str, "status": str, "pages": int,
             "items": int, "new": int, "updated": int, "unchanged": int, "invalid": int, "errors": int,
@@ -45,27 +45,27 @@ def m001_contract_tables(db: Database) -> None:
         defaults={"pages": 0, "items": 0, "new": 0, "updated": 0, "unchanged": 0, "invalid": 0,
                   "errors": 0, "http_errors": "{}", "message": ""},
     )
-    db["runs"].create_index(["source", "started_at"])
-    db["alerts"].create(
+    db.table("runs").create_index(["source", "started_at"])
+    db.table("alerts").create(
         {"id": int, "source": str, "run_id": int, "kind": str, "message": str, "raised_at": str,
          "resolved_at": str},
         pk="id",
         foreign_keys=[("run_id", "runs", "id")],
     )
-    db["alerts"].create_index(["source", "kind", "resolved_at"])
-    db["clusters"].create({"id": int, "title": str, "first_published_at": str, "size": int}, pk="id")
+    db.table("alerts").create_index(["source", "kind", "resolved_at"])
+    db.table("clusters").create({"id": int, "title": str, "first_published_at": str, "size": int}, pk="id")
 
 
 @migrations()
 def m002_search_and_run_details(db: Database) -> None:
-    db["publications"].add_column("language", str)
-    db["publications"].add_column("links", str, not_null_default="[]")
-    db["runs"].add_column("pid", int)
-    db["runs"].add_column("door", str)
-    db["runs"].add_column("skipped", int, not_null_default=0)
-    db["runs"].add_column("duplicates", int, not_null_default=0)
-    db["runs"].add_column("stats", str, not_null_default="{}")
-    db["publications"].enable_fts(["title", "summary", "body_text"], create_triggers=True, tokenize="porter")
+    db.table("publications").add_column("language", str)
+    db.table("publications").add_column("links", str, not_null_default="[]")
+    db.table("runs").add_column("pid", int)
+    db.table("runs").add_column("door", str)
+    db.table("runs").add_column("skipped", int, not_null_default=0)
+    db.table("runs").add_column("duplicates", int, not_null_default=0)
+    db.table("runs").add_column("stats", str, not_null_default="{}")
+    db.table("publications").enable_fts(["title", "summary", "body_text"], create_triggers=True, tokenize="porter")
 
 
 # The UK month of `published_at`: UTC datetimes move to British Summer Time between 01:00 UTC on the last
@@ -130,27 +130,27 @@ def m003_analyst_views(db: Database) -> None:
 def m004_story_index(db: Database) -> None:
     """What incremental story matching looks up: LSH band keys of each publication's title and summary,
     its outbound links, and its documents (by URL and by a normalised title)."""
-    db["story_bands"].create({"band_key": int, "publication_id": str})
-    db["story_bands"].create_index(["band_key"])
-    db["story_bands"].create_index(["publication_id"])
-    db["story_links"].create({"url": str, "publication_id": str})
-    db["story_links"].create_index(["url"])
-    db["story_links"].create_index(["publication_id"])
-    db["story_documents"].create({"key": str, "publication_id": str})
-    db["story_documents"].create_index(["key"])
-    db["story_documents"].create_index(["publication_id"])
+    db.table("story_bands").create({"band_key": int, "publication_id": str})
+    db.table("story_bands").create_index(["band_key"])
+    db.table("story_bands").create_index(["publication_id"])
+    db.table("story_links").create({"url": str, "publication_id": str})
+    db.table("story_links").create_index(["url"])
+    db.table("story_links").create_index(["publication_id"])
+    db.table("story_documents").create({"key": str, "publication_id": str})
+    db.table("story_documents").create_index(["key"])
+    db.table("story_documents").create_index(["publication_id"])
     # the content hash each publication had when it was indexed: a different one means "match it again"
-    db["story_indexed"].create({"publication_id": str, "content_hash": str}, pk="publication_id")
+    db.table("story_indexed").create({"publication_id": str, "content_hash": str}, pk="publication_id")
 
 
 @migrations()
 def m005_health_and_alert_delivery(db: Database) -> None:
     """Per-run field coverage for the health checks, one open alert per source and kind, and an outbox of
     alert notifications so that a failed delivery is retried later."""
-    db["runs"].add_column("date_coverage", float)
-    db["runs"].add_column("summary_coverage", float)
+    db.table("runs").add_column("date_coverage", float)
+    db.table("runs").add_column("summary_coverage", float)
     db.execute("create unique index alerts_one_open on alerts (source, kind) where resolved_at is null")
-    db["alert_deliveries"].create(
+    db.table("alert_deliveries").create(
         {"id": int, "alert_id": int, "event": str, "channel": str, "created_at": str, "attempts": int,
          "next_attempt_at": str, "delivered_at": str, "gave_up_at": str, "last_error": str},
         pk="id",
@@ -158,19 +158,19 @@ def m005_health_and_alert_delivery(db: Database) -> None:
         not_null={"alert_id", "event", "channel", "created_at", "next_attempt_at"},
         defaults={"attempts": 0, "last_error": ""},
     )
-    db["alert_deliveries"].create_index(["delivered_at", "gave_up_at", "next_attempt_at"])
+    db.table("alert_deliveries").create_index(["delivered_at", "gave_up_at", "next_attempt_at"])
 
 
 @migrations()
 def m006_incremental_crawling(db: Database) -> None:
     """Conditional requests (what each URL answered last time) and pages deliberately not stored
     (redirects, translations), remembered with the site's date so that they are not fetched again."""
-    db["http_validators"].create(
+    db.table("http_validators").create(
         {"url": str, "source": str, "etag": str, "last_modified": str, "seen_at": str}, pk="url")
-    db["http_validators"].create_index(["source"])
-    db["skipped_pages"].create({"url": str, "source": str, "reason": str, "source_date": str, "seen_at": str},
+    db.table("http_validators").create_index(["source"])
+    db.table("skipped_pages").create({"url": str, "source": str, "reason": str, "source_date": str, "seen_at": str},
                                pk="url")
-    db["skipped_pages"].create_index(["source"])
+    db.table("skipped_pages").create_index(["source"])
 
 
 @migrations()

@@ -1,4 +1,5 @@
-"""SQL for grouping publications into stories (``clusters``) and the index that makes it incremental."""
+"""Stories across sources in SQL: which story each publication belongs to (``publications.cluster_id``, the
+story id; one ``clusters`` row per story of two or more) and the index that makes matching incremental."""
 
 from __future__ import annotations
 
@@ -8,19 +9,21 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage.db import insert_row, marks
+
 CHUNK = 500  # SQLite's default limit on bound parameters is far above this; chunks keep statements small
 
 _DOC_COLUMNS = ("id, source, url, title, summary, published_at, first_seen_at, links, documents, cluster_id, "
                 "content_hash")
 
 
-def _chunks(values: list, size: int = CHUNK) -> Iterator[list]:
+def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
     for i in range(0, len(values), size):
         yield values[i : i + size]
 
 
 def load_docs(db: Database, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """Publications as clustering needs them (links and documents decoded)."""
+    """Publications as story matching needs them (links and documents decoded)."""
     if ids is None:
         rows = list(db.query(f"select {_DOC_COLUMNS} from publications"))
     else:
@@ -98,29 +101,29 @@ def ids_by_document(db: Database, keys: Iterable[str]) -> set[str]:
     return _lookup(db, "select distinct publication_id from story_documents where key in ({marks})", keys)
 
 
-def cluster_ids(db: Database) -> dict[str, int]:
+def story_ids(db: Database) -> dict[str, int]:
+    """Publication id → its story id (``publications.cluster_id``), for publications in a story."""
     return {r[0]: r[1] for r in db.execute("select id, cluster_id from publications where cluster_id is not null")}
 
 
-def set_clusters(db: Database, groups: list[list[str]], rebuild: bool = False) -> None:
-    """Give each group of publication ids one cluster: the lowest cluster id its members already had, else
-    a new one; clusters emptied by a merge are deleted, publications never are. With ``rebuild`` every
-    publication is first ungrouped, so the groups given are the whole truth."""
+def set_stories(db: Database, stories: list[list[str]], rebuild: bool = False) -> None:
+    """Give each story (a list of publication ids) one story id: the lowest its members already had, else
+    a new row of ``clusters``; stories emptied by a merge are deleted, publications never are. With
+    ``rebuild`` every publication first leaves its story, so the stories given are the whole truth."""
     with db.atomic():
-        previous = cluster_ids(db)
+        previous = story_ids(db)
         if rebuild:
             db.execute("update publications set cluster_id = null where cluster_id is not null")
         used: set[int] = set()
-        for group in groups:
-            old = sorted({previous[i] for i in group if i in previous} - used)
-            keep = old[0] if old else int(db.execute("insert into clusters (title, size) values ('', 0)").lastrowid)
-            marks = ",".join("?" * len(group))
-            db.execute(f"update publications set cluster_id = ? where id in ({marks})", [keep, *group])
+        for members in stories:
+            old = sorted({previous[i] for i in members if i in previous} - used)
+            keep = old[0] if old else insert_row(db, "clusters", {"title": "", "size": 0})
+            db.execute(f"update publications set cluster_id = ? where id in ({marks(members)})", [keep, *members])
             if not rebuild and len(old) > 1:
-                absorbed = ",".join("?" * (len(old) - 1))
-                db.execute(f"update publications set cluster_id = ? where cluster_id in ({absorbed})", [keep, *old[1:]])
+                db.execute(f"update publications set cluster_id = ? where cluster_id in ({marks(old[1:])})",
+                           [keep, *old[1:]])
             used.add(keep)
-        _refresh_clusters(db, used)
+        _refresh_stories(db, used)
 
 
 # A date given only as a year or a month could be its last day: a member dated to the day within it is
@@ -129,16 +132,16 @@ _LATEST_POSSIBLE = ("case length(published_at) when 4 then published_at || '-12-
                     "when 7 then published_at || '-99' else published_at end")
 
 
-def _refresh_clusters(db: Database, ids: set[int]) -> None:
-    """A cluster's title is its earliest member's; delete clusters left with fewer than two members."""
+def _refresh_stories(db: Database, ids: set[int]) -> None:
+    """A story's title is its earliest member's; delete stories left with fewer than two members."""
     db.execute("delete from clusters where id not in (select cluster_id from publications "
                "where cluster_id is not null group by cluster_id having count(*) > 1)")
     db.execute("update publications set cluster_id = null where cluster_id not in (select id from clusters)")
-    for cluster_id in ids:
+    for story_id in ids:
         first = list(db.query(
             "select title, published_at, (select count(*) from publications where cluster_id = :c) as size "
             "from publications where cluster_id = :c "
-            f"order by published_at is null, {_LATEST_POSSIBLE}, first_seen_at, id limit 1", {"c": cluster_id}))
+            f"order by published_at is null, {_LATEST_POSSIBLE}, first_seen_at, id limit 1", {"c": story_id}))
         if first:
             db.execute("update clusters set title = ?, first_published_at = ?, size = ? where id = ?",
-                       [first[0]["title"], first[0]["published_at"], first[0]["size"], cluster_id])
+                       [first[0]["title"], first[0]["published_at"], first[0]["size"], story_id])

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from pipeline.clock import iso
 from pipeline.config import load_config
+from pipeline.items.dates import iso
 from pipeline.items.normalise import normalise
 from pipeline.items.schema import RawItem
 from storage.publications import store_batch

@@ -20,8 +20,11 @@ from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
-from pipeline.clock import Clock, iso, system_clock
+from sqlite_utils import Database
+
+from pipeline.clock import Clock, system_clock
 from pipeline.config import AlertSettings, Config
+from pipeline.items.dates import iso
 from storage import alerts
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,7 @@ def channels(config: Config) -> list[str]:
     return [name for name, on in (("webhook", settings.webhook_url_env), ("email", settings.email)) if on]
 
 
-def deliver_due(config: Config, db, clock: Clock = system_clock,
+def deliver_due(config: Config, db: Database, clock: Clock = system_clock,
                 env: Mapping[str, str] | None = None) -> dict[str, int]:
     """Send every due notification; returns how many were delivered and failed. Never raises."""
     env = os.environ if env is None else env
@@ -51,7 +54,7 @@ def deliver_due(config: Config, db, clock: Clock = system_clock,
     return figures
 
 
-def _deliver_channel(settings: AlertSettings, channel: str, db, clock: Clock, env: Mapping[str, str],
+def _deliver_channel(settings: AlertSettings, channel: str, db: Database, clock: Clock, env: Mapping[str, str],
                      figures: dict[str, int]) -> None:
     now = clock()
     due = alerts.due_deliveries(db, channel, iso(now))

@@ -12,25 +12,30 @@ import json
 import logging
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from pipeline.clock import Clock, iso, system_clock
+from pipeline.clock import Clock, system_clock
+from pipeline.config import Config, Source
+from pipeline.items.dates import iso
+from pipeline.ops.launch import launch_crawl
+from storage import runs
+from storage.db import open_db
 
 log = logging.getLogger(__name__)
+
+
 class RecordError(Exception):
     """A recording that could not be made (the crawl process failed to start or ran out of time)."""
 
 
 # ---------------------------------------------------------------- the command's side
 
-def record_source(config: Any, source: Any, out: str | Path, limit: int | None = None,
+def record_source(config: Config, source: Source, out: str | Path, limit: int | None = None,
                   replay: list[str] | None = None, clock: Clock = system_clock) -> dict[str, Any]:
     """Record ``source`` into ``out``; ``replay`` routes the crawl to recorded sites (for tests only)."""
     from pipeline.replay import ReplayServer
-    from storage import db as store
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -38,15 +43,16 @@ def record_source(config: Any, source: Any, out: str | Path, limit: int | None =
     started = iso(clock())
     with tempfile.TemporaryDirectory(prefix="sgn-record-") as tmp:
         db_path = str(Path(tmp) / "record.db")
-        db = store.open_db(db_path)
-        run_id = store.start_run(db, source.slug, started, pid=os.getpid())
-        server = ReplayServer(replay).start() if replay else None
+        db = open_db(db_path)
+        run_id = runs.start_run(db, source.slug, started, pid=os.getpid())
+        folders: list[str | Path] = [*(replay or [])]
+        server = ReplayServer(folders).start() if folders else None
         try:
             _crawl(config, source, db_path, run_id, out, limit, server.address if server else None)
         finally:
             if server:
                 server.stop()
-        run = store.get_run(db, run_id)
+        run = runs.get_run(db, run_id) or {}
         db.close()
     manifest = _read_manifest(out)
     _write_metadata(out, source.slug, started, manifest, limit)
@@ -54,21 +60,31 @@ def record_source(config: Any, source: Any, out: str | Path, limit: int | None =
             "errors": run.get("errors") or 0, "message": run.get("message") or ""}
 
 
-def _crawl(config: Any, source: Any, db_path: str, run_id: int, out: Path, limit: int | None,
+def _crawl(config: Config, source: Source, db_path: str, run_id: int, out: Path, limit: int | None,
            replay_address: str | None) -> None:
-    cmd = [sys.executable, "-m", "pipeline.crawl.process", "--config", config.path, "--source", source.slug,
-           "--db", db_path, "--run-id", str(run_id), "--record-dir", str(out.resolve())]
-    cmd += ["--record-limit", str(limit)] if limit else []
-    cmd += ["--replay-address", replay_address] if replay_address else []
-    root = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    extra = ["--record-dir", str(out.resolve()), *(["--record-limit", str(limit)] if limit else [])]
     try:
-        subprocess.run(cmd, env=env, timeout=config.crawl.timeout_seconds, check=False)
-    except subprocess.TimeoutExpired:
-        raise RecordError(f"recording {source.slug} took longer than crawl.timeout_seconds "
-                          f"({config.crawl.timeout_seconds} s); what was recorded is in {out}") from None
+        proc = launch_crawl(config.path, source.slug, db_path, run_id, replay_address=replay_address, extra=extra)
     except OSError as exc:
         raise RecordError(f"cannot start the crawl process: {exc}") from None
+    try:
+        proc.wait(timeout=config.crawl.timeout_seconds)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
+        _stop(proc, config.crawl.kill_grace_seconds)  # the crawl is in a session of its own: Ctrl-C is ours
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise RecordError(f"recording {source.slug} took longer than crawl.timeout_seconds "
+                          f"({config.crawl.timeout_seconds} s); what was recorded is in {out}") from None
+
+
+def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM (the crawl writes what it recorded and closes its run), SIGKILL after ``grace`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _read_manifest(out: Path) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import pytest
 
 import pipeline.ops.runner as runner
 from pipeline.config import load_config
+from pipeline.ops import launch
 from tests.support import CONFIG, FIXTURES, query
 
 
@@ -14,7 +15,7 @@ def test_a_crawl_process_that_cannot_start_is_a_failed_run(tmp_path, monkeypatch
     def no_process(*args, **kwargs):
         raise OSError("no such interpreter")
 
-    monkeypatch.setattr(runner.subprocess, "Popen", no_process)
+    monkeypatch.setattr(launch.subprocess, "Popen", no_process)
     config = load_config(CONFIG)
     runs = runner.crawl_sources(config, [config.source("csprp_govuk")], str(tmp_path / "x.db"))
     assert [(r["status"], r["message"]) for r in runs] == [

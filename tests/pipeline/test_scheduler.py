@@ -13,8 +13,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from pipeline.clock import iso
 from pipeline.config import ConfigError, load_config
+from pipeline.items.dates import iso
 from pipeline.ops.scheduler import CrawlScheduler, SchedulerLock, SchedulerLocked
 from pipeline.schedules import cron_trigger, due_since, last_due, previous_fire
 from storage.db import open_db
@@ -353,3 +353,13 @@ def test_a_secret_pasted_into_config_is_refused_without_repeating_it(tmp_path, a
     with pytest.raises(ConfigError, match="must be the name of an environment variable") as info:
         load_config(write_config(tmp_path, alerts=alerts))
     assert "tok3n" not in str(info.value)
+
+
+def test_overdue_is_decided_from_the_last_finished_starts_without_a_database(tmp_path):
+    from pipeline.ops.scheduler import overdue_sources
+
+    config = config_for(tmp_path)
+    slug = config.enabled_sources()[0].slug
+    assert overdue_sources(config, {slug: None}, T0) == [slug]
+    assert overdue_sources(config, {slug: iso(T0)}, T0 + timedelta(hours=1)) == []
+    assert overdue_sources(config, {slug: iso(T0)}, T0 + timedelta(days=1, hours=1)) == [slug]

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from pipeline.clock import iso
+from pipeline.items.dates import iso
 from pipeline.ops.health import check_run
 from pipeline.ops.status import age_text, source_status
 from storage.db import open_db
