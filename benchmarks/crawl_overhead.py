@@ -81,7 +81,8 @@ def _timed(cmd: list[str], server, log: Path) -> tuple[Crawl, str]:
 
 def pipeline_crawl(config_path: Path, slug: str, db: Path, server, log: Path,
                    profile: Path | None = None) -> tuple[Crawl, dict]:
-    from pipeline.clock import iso, system_clock
+    from pipeline.clock import system_clock
+    from pipeline.items.dates import iso
     from storage.db import open_db
     from storage.runs import start_run
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pipeline.items.dates import iso  # noqa: F401 - re-exported until every caller imports it from items.dates
-
 Clock = Callable[[], datetime]
 
 

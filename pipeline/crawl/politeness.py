@@ -35,8 +35,9 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
-from pipeline.clock import iso, system_clock
+from pipeline.clock import system_clock
 from pipeline.crawl.runlog import RefusalKind, run_log_of
+from pipeline.items.dates import iso
 from pipeline.items.urls import canonical_url, host_in_domains
 from storage import crawl_state
 from storage.db import open_db

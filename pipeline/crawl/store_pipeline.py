@@ -16,9 +16,9 @@ from scrapy.exceptions import DropItem, IgnoreRequest, StopDownload
 from scrapy.utils.misc import load_object
 from twisted.internet.task import LoopingCall
 
-from pipeline.clock import iso, system_clock
+from pipeline.clock import system_clock
 from pipeline.crawl.runlog import RunLog, run_log_of
-from pipeline.items.dates import date_iso
+from pipeline.items.dates import date_iso, iso
 from pipeline.items.normalise import InvalidItem, normalise
 from pipeline.items.schema import Publication, RawItem
 from pipeline.items.urls import canonical_url

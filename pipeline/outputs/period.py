@@ -7,8 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from pipeline.clock import iso
-from pipeline.items.dates import LONDON, parse_iso
+from pipeline.items.dates import LONDON, iso, parse_iso
 from pipeline.outputs import BadInput
 from storage.queries import Filters
 
