@@ -1,5 +1,5 @@
 """``record``: crawl a source's live site with its own spider and production settings, and save every
-response as a recorded site (DESIGN 3.3) that ``crawl --replay`` serves back.
+response as a recorded site (docs/crawling.md, "Recorded sites") that ``crawl --replay`` serves back.
 
 The crawl runs in its own process like any crawl (``pipeline.crawl.process --record-dir``), against a
 throwaway database, so that it is a full walk and nothing is stored anywhere but the recorded site.
