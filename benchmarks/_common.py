@@ -17,7 +17,7 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +52,16 @@ def parser(doc: str) -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     p.add_argument("--workdir", help="where to put the synthetic sites and databases (default: a temporary "
                                      "folder, removed afterwards)")
+    return p
+
+
+def sized_parser(doc: str, publications: int, meaning: str, shapes: Iterable[str] = ()) -> argparse.ArgumentParser:
+    """The common options plus ``--publications`` (how many, ``meaning`` says of what) and, for the benchmarks
+    that crawl synthetic sites, ``--sources`` (which shapes)."""
+    p = parser(doc)
+    p.add_argument("--publications", type=int, default=publications, help=f"{meaning} (default {publications})")
+    if shapes:
+        p.add_argument("--sources", nargs="+", default=list(shapes), choices=list(shapes))
     return p
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import Report, parser, workdir  # noqa: E402
+from benchmarks._common import Report, sized_parser, workdir  # noqa: E402
 from benchmarks.synthetic import text_maker  # noqa: E402
 
 REBUILD_TARGET_S = 30.0
@@ -195,8 +195,7 @@ def quality(db, plan: Plan) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = parser(__doc__)
-    p.add_argument("--publications", type=int, default=100_000, help="the first size (default 100000)")
+    p = sized_parser(__doc__, 100_000, "the first size")
     p.add_argument("--profile", action="store_true", help="profile the rebuild of the first size")
     args = p.parse_args(argv)
     n = 1000 if args.smoke else args.publications

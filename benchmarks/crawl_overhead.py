@@ -38,9 +38,9 @@ from benchmarks._common import (  # noqa: E402
     Report,
     bench_config,
     child_output_to,
-    parser,
     query,
     replay_note,
+    sized_parser,
     workdir,
 )
 
@@ -66,7 +66,9 @@ def _child_cpu() -> float:
 
 
 def _timed(cmd: list[str], server, log: Path) -> tuple[Crawl, str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    from pipeline.ops.launch import crawl_env
+
+    env = crawl_env()
     before, cpu = len(server.hits), _child_cpu()
     with open(log, "ab") as err:
         started = time.monotonic()
@@ -89,9 +91,10 @@ def pipeline_crawl(config_path: Path, slug: str, db: Path, server, log: Path,
     database = open_db(db)
     run_id = start_run(database, slug, iso(system_clock()), pid=os.getpid())
     database.close()
+    from pipeline.ops.launch import crawl_command
+
     profiling = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    cmd = [sys.executable, *profiling, "-m", "pipeline.crawl.process", "--config", str(config_path), "--source", slug,
-           "--db", str(db), "--run-id", str(run_id), "--replay-address", server.address]
+    cmd = crawl_command(config_path, slug, db, run_id, replay_address=server.address, python_args=profiling)
     result, _ = _timed(cmd, server, log)
     cols = ("status", "pages", "items", "new", "errors", "message")
     row = dict(zip(cols, query(db, f"select {', '.join(cols)} from runs where id = ?", (run_id,))[0], strict=True))
@@ -191,9 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--bare-child"]:
         return bare_child(argv[1:])
-    p = parser(__doc__)
-    p.add_argument("--publications", type=int, default=5000, help="per source (default 5000)")
-    p.add_argument("--sources", nargs="+", default=list(synthetic.SHAPES), choices=synthetic.SHAPES)
+    p = sized_parser(__doc__, 5000, "per source", synthetic.SHAPES)
     p.add_argument("--repeat", type=int, default=1, help="alternate pipeline and bare N times; fastest counts")
     p.add_argument("--profile", action="store_true", help="then profile the pipeline's crawl process (cProfile)")
     args = p.parse_args(argv)

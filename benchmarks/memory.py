@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import synthetic  # noqa: E402
-from benchmarks._common import ROOT, Report, bench_config, crawl, parser, replay_note, workdir  # noqa: E402
+from benchmarks._common import ROOT, Report, bench_config, crawl, replay_note, sized_parser, workdir  # noqa: E402
 
 TARGET_MB = 300
 
@@ -60,9 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--helper"]:
         return helper(argv[1:])
-    p = parser(__doc__)
-    p.add_argument("--publications", type=int, default=5000, help="per source (default 5000)")
-    p.add_argument("--sources", nargs="+", default=list(synthetic.SHAPES), choices=synthetic.SHAPES)
+    p = sized_parser(__doc__, 5000, "per source", synthetic.SHAPES)
     args = p.parse_args(argv)
     n = 40 if args.smoke else args.publications
     report = Report("memory: peak RSS of a full crawl (benchmarks/memory.py)", args.smoke)

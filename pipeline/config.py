@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipeline.items.urls import host_in_domains
+
 DEFAULT_CONFIG = Path("config.yaml")
 # Environment variables may override the database path and secrets only, never behaviour.
 ENV_DB = "SAFEGUARDING_NEWS_DB"
@@ -38,7 +40,7 @@ def check_door(kind: str, feed_url: str | None, sitemap_url: str | None, allowed
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{wanted} must be an absolute http(s) URL (got {url!r})")
     host = parts.hostname.lower()
-    if not any(host == d.lower() or host.endswith("." + d.lower()) for d in allowed_domains):
+    if not host_in_domains(host, allowed_domains):
         raise ValueError(f"{wanted} host {host} is not in allowed_domains ({', '.join(allowed_domains)})")
 
 
