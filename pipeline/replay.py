@@ -101,7 +101,7 @@ class ReplayServer:
     def address(self) -> str:
         assert self._httpd is not None, "server not started"
         host, port = self._httpd.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host!s}:{port}"
 
     def start(self) -> ReplayServer:
         server = self

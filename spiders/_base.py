@@ -125,7 +125,7 @@ class SourceSpider(scrapy.Spider):
         if response is not None:
             self.record_error(request.url, f"HTTP {response.status}")
         else:
-            self.record_error(request.url, f"{failure.type.__name__}: {failure.getErrorMessage()}")
+            self.record_error(request.url, f"{type(failure.value).__name__}: {failure.getErrorMessage()}")
 
     def load_json(self, response: Response) -> Any | None:
         """The response's JSON, or None (recorded as an error) when it is not JSON."""

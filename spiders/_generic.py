@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -131,7 +131,7 @@ class GenericSourceSpider(SourceSpider):
 class FeedSourceSpider(GenericSourceSpider):
     """An RSS, Atom or JSON Feed; paged feeds (``rel=next``, JSON Feed ``next_url``) are followed."""
 
-    async def start(self):
+    async def start(self) -> AsyncIterator[Any]:
         self.use_door(f"feed {self.door_url}")
         for request in self.follow(self.door_url, self.parse_feed):
             yield request
@@ -155,7 +155,7 @@ class SitemapSourceSpider(GenericSourceSpider):
     """An XML sitemap (urlset or index, gzipped or not, Google News extensions read), a plain-text list of
     URLs, or a robots.txt whose ``Sitemap:`` lines name the sitemaps."""
 
-    async def start(self):
+    async def start(self) -> AsyncIterator[Any]:
         self.use_door(f"sitemap {self.door_url}")
         for request in self.follow(self.door_url, self.parse_sitemap):
             yield request
@@ -183,7 +183,7 @@ class SitemapSourceSpider(GenericSourceSpider):
 # ---------------------------------------------------------------- readers (pure)
 
 def _is_json(response: Response) -> bool:
-    ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
     return "json" in ctype or response.body.lstrip()[:1] == b"{"
 
 
@@ -201,7 +201,7 @@ def read_xml_feed(response: Response) -> tuple[list[dict[str, Any]], str] | None
     """RSS or Atom entries as plain dicts of raw strings, and the next page's URL; None if not a feed."""
     import feedparser
 
-    headers = {"content-type": response.headers.get(b"Content-Type", b"").decode("latin-1"),
+    headers = {"content-type": (response.headers.get(b"Content-Type") or b"").decode("latin-1"),
                "content-location": response.url}
     parsed = feedparser.parse(response.body, response_headers=headers)
     if not parsed.version and not parsed.entries:
