@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from pipeline.outputs.period import Period
-from pipeline.outputs.present import Link, StoryView, present
+from pipeline.outputs.present import Link, SourceLine, StoryView, present
 from storage.queries import Story
 
 FORMATS = ("md", "html")
@@ -58,7 +58,7 @@ def intro_text(views: list[StoryView], period: Period) -> str:
     return f"{stories} from {sources}, published {period_text(period)}."
 
 
-def source_text(line) -> str:
+def source_text(line: SourceLine) -> str:
     return f"Source: {line.organisation}" + (f" · Date published: {line.published}" if line.published else "")
 
 

@@ -41,9 +41,10 @@ def _cell(value: Any) -> Any:
 def _record(row: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
     record = {c: row.get(c) for c in columns}
     for c in JSON_COLUMNS:
-        if isinstance(record.get(c), str):
+        value = record.get(c)
+        if isinstance(value, str):
             with contextlib.suppress(ValueError):  # not JSON after all: exported as the text it is
-                record[c] = json.loads(record[c])
+                record[c] = json.loads(value)
     return record
 
 

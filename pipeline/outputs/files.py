@@ -18,12 +18,12 @@ from pipeline.outputs import BadInput
 def output(path: str | None, stdout: BinaryIO) -> Iterator[TextIO]:
     """A UTF-8 text stream (no newline translation) to ``path``, or to ``stdout`` for None or ``-``."""
     if not path or path == "-":
-        stream = io.TextIOWrapper(stdout, encoding="utf-8", newline="")
+        wrapper = io.TextIOWrapper(stdout, encoding="utf-8", newline="")
         try:
-            yield stream
+            yield wrapper
         finally:
-            stream.flush()
-            stream.detach()
+            wrapper.flush()
+            wrapper.detach()
         return
     target = Path(path)
     try:

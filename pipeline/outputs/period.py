@@ -64,9 +64,8 @@ def parse_moment(value: str, now: datetime, option: str, *, end_of_day: bool = F
         if m := _RELATIVE.match(text):
             return now - timedelta(**{_UNITS[m.group(2).lower()]: int(m.group(1))})
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            day = date.fromisoformat(text)
-            day += timedelta(days=1) if end_of_day else timedelta(0)
-            return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(UTC)
+            start = date.fromisoformat(text) + (timedelta(days=1) if end_of_day else timedelta(0))
+            return datetime.combine(start, time(0), tzinfo=LONDON).astimezone(UTC)
         return parse_iso(text, naive=LONDON).astimezone(UTC)
     except (ValueError, OverflowError):
         raise BadInput(f"{option}: cannot read {value!r} as a date or an age ({EXAMPLES})") from None

@@ -131,7 +131,7 @@ def _links(member: dict[str, Any], elsewhere: str) -> list[Link]:
         links.append(Link(page_label + on, clean(member["title"]), url))
     for doc in docs[:MAX_DOCUMENTS]:
         note = ", ".join(x for x in (clean(doc.get("file_type")), clean(doc.get("size"))) if x)
-        links.append(Link(doc_label + on, clean(doc.get("title")) or clean(doc["url"]), safe_url(doc["url"]),
+        links.append(Link(doc_label + on, clean(doc.get("title")) or clean(doc["url"]), safe_url(doc["url"]) or "",
                           note))
     if len(docs) > MAX_DOCUMENTS and links and links[0].url == safe_url(member["url"]):
         links.append(Link("More documents" + on, clean(member["title"]), links[0].url,

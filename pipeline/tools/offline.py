@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scrapy import Request
+from scrapy import Request, Spider
 from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
@@ -56,7 +56,7 @@ class OfflineResult:
         return matches[0]
 
 
-def crawl_offline(spider_cls: type, site: Path | str | list[Path | str], options: dict[str, Any] | None = None,
+def crawl_offline(spider_cls: type[Spider], site: Path | str | list[Path | str], options: dict[str, Any] | None = None,
                   max_requests: int = 2000, spider_kwargs: dict[str, Any] | None = None,
                   settings: dict[str, Any] | None = None) -> OfflineResult:
     """Drive a spider through a recorded site in-process, without the Scrapy engine or a network.
