@@ -56,7 +56,7 @@ def describe(label: str, r: CrawlResult) -> str:
 
 def measure(report: Report, slug: str, n: int, change: float, validators: str, work: Path) -> None:
     from pipeline.config import load_config
-    from pipeline.items.normalise import canonical_url
+    from pipeline.items.urls import canonical_url
 
     sites = work / "sites"
     site = synthetic.build(sites, slug, n, validators=validators)

@@ -9,7 +9,7 @@ import time
 import pytest
 import yaml
 
-from pipeline.items.normalise import html_to_text
+from pipeline.items.text import html_to_text
 from storage.db import open_db
 from tests.support import CONFIG, FIXTURES, ROOT, query, run_cli
 
