@@ -35,8 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import Report, sized_parser, workdir  # noqa: E402
-from benchmarks.synthetic import text_maker  # noqa: E402
+from benchmarks._common import Report, sized_parser, workdir
+from benchmarks.synthetic import text_maker
 
 REBUILD_TARGET_S = 30.0
 DOUBLING_TARGET = 2.3

@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import synthetic  # noqa: E402
-from benchmarks._common import (  # noqa: E402
+from benchmarks import synthetic
+from benchmarks._common import (
     ROOT,
     Report,
     bench_config,

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import synthetic  # noqa: E402
-from benchmarks._common import (  # noqa: E402
+from benchmarks import synthetic
+from benchmarks._common import (
     CrawlResult,
     Report,
     bench_config,

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import synthetic  # noqa: E402
-from benchmarks._common import ROOT, Report, bench_config, crawl, replay_note, sized_parser, workdir  # noqa: E402
+from benchmarks import synthetic
+from benchmarks._common import ROOT, Report, bench_config, crawl, replay_note, sized_parser, workdir
 
 TARGET_MB = 300
 

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import ROOT, Report, parser, workdir  # noqa: E402
-from benchmarks.synthetic import text_maker  # noqa: E402
+from benchmarks._common import ROOT, Report, parser, workdir
+from benchmarks.synthetic import text_maker
 
 STORE_TARGET_S = 20.0
 STORE_AT = 100_000

@@ -37,7 +37,7 @@ def friendly_errors(func: Callable) -> Callable:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - a bug still gets one line; -v logs the traceback
+        except Exception as exc:  # a bug still gets one line; -v logs the traceback
             logging.getLogger("pipeline.cli").debug("unexpected error", exc_info=True)
             click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
             sys.exit(EXIT_FAILURE)

@@ -143,13 +143,13 @@ class _Handler(BaseHTTPRequestHandler):
     # delayed ACK (measured by benchmarks/crawl_overhead.py), which bounded every replayed crawl.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         log.debug("replay: " + format, *args)
 
-    def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
+    def do_HEAD(self) -> None:  # stdlib naming
         self.do_GET(send_body=False)
 
-    def do_GET(self, send_body: bool = True) -> None:  # noqa: N802
+    def do_GET(self, send_body: bool = True) -> None:
         url = self.headers.get(URL_HEADER) or f"http://{self.headers.get('Host', '')}{self.path}"
         entry = self.replay.entries.get(url_key(url))
         if entry is None:

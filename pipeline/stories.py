@@ -261,6 +261,7 @@ def match_pending(db: Database) -> dict[str, int]:
 _MATCHING = threading.Lock()  # the scheduler's jobs are threads: one matches at a time
 
 
-def after_runs_step(config: Config, db: Database, run_ids: list[int], clock: Clock) -> None:  # noqa: ARG001 - the runner's step signature
+def after_runs_step(config: Config, db: Database, run_ids: list[int], clock: Clock) -> None:
+    """The runner's step after runs (hence its signature): match what the runs stored into stories."""
     with _MATCHING:
         match_pending(db)

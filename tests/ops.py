@@ -93,7 +93,7 @@ class Webhook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+            def do_POST(self) -> None:  # stdlib naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 hook.received.append(json.loads(body))
                 hook.paths.append(self.path)

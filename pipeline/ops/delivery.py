@@ -49,7 +49,7 @@ def deliver_due(config: Config, db: Database, clock: Clock = system_clock,
     for channel in channels(config):
         try:
             _deliver_channel(config.alerts, channel, db, clock, env, figures)
-        except Exception:  # noqa: BLE001 - delivery must never stop a crawl or the scheduler
+        except Exception:  # delivery must never stop a crawl or the scheduler
             log.exception("alert delivery by %s failed unexpectedly; it will be retried", channel)
     return figures
 

@@ -81,7 +81,7 @@ def after_runs(config: Config, db: Database, run_ids: list[int], clock: Clock) -
     for step in steps:
         try:
             step(config, db, run_ids, clock)
-        except Exception:  # noqa: BLE001 - a failing step is logged, the crawl's data stays
+        except Exception:  # a failing step is logged, the crawl's data stays
             log.exception("after-run step %s failed", step.__name__)
 
 

@@ -59,7 +59,7 @@ class SchedulerLock:
 
     def __enter__(self) -> SchedulerLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open as long as we run
+        handle = open(self.path, "a+", encoding="utf-8")  # held open as long as we run
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -176,7 +176,7 @@ class CrawlScheduler:
             log.info("%s: scheduled crawl starting", slug)
             return self.crawl(self.config, [self.config.source(slug)], self.db_path,
                               replay=self.replay or None, clock=self.clock, parallel=1)
-        except Exception:  # noqa: BLE001 - logged; the next run is scheduled as usual
+        except Exception:  # logged; the next run is scheduled as usual
             log.exception("%s: the scheduled crawl failed", slug)
             return None
         finally:
@@ -196,7 +196,7 @@ class CrawlScheduler:
         try:
             with opened(self.db_path) as db:
                 delivery.deliver_due(self.config, db, self.clock)
-        except Exception:  # noqa: BLE001 - delivery never stops the scheduler
+        except Exception:  # delivery never stops the scheduler
             log.exception("alert delivery failed; it will be retried")
 
     def _set_active(self, slug: str, active: bool) -> None:

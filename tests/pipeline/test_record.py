@@ -143,7 +143,7 @@ class LiveHandler(SimpleHTTPRequestHandler):
         self.send_header("WWW-Authenticate", f'Basic realm="{SECRET}"')
         super().end_headers()
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:  # stdlib naming
         LiveHandler.seen.append(dict(self.headers.items()))
         super().do_GET()
 

@@ -257,7 +257,7 @@ def test_failed_sitemap_probe_falls_back_to_the_listings():
     s = spider()
 
     class Failure:
-        def getErrorMessage(self):  # noqa: N802 - Twisted's name
+        def getErrorMessage(self):  # Twisted's name
             return "connection refused"
 
     assert [r.url for r in s.sitemap_failed(Failure())] == [f"{BASE}/news", f"{BASE}/research-resources"]
