@@ -73,7 +73,7 @@ def test_readme_test_command_is_what_ci_runs():
 def _commands() -> dict[str, click.Command]:
     from pipeline.cli import main
 
-    return dict(main.commands)
+    return main.all_commands()
 
 
 def _long_names(command: click.Command) -> list[str]:
