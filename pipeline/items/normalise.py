@@ -20,6 +20,52 @@ class InvalidItem(ValueError):
     """A RawItem that cannot become a Publication (no title, no URL, ...)."""
 
 
+# Dates outside these years are a site's mistake or a hostile value (year 0001, year 9999 that would pin a
+# feed's first place for ever): the item is invalid, counted and named, never stored.
+MIN_YEAR = 1900
+MAX_YEAR = 2100
+TEXT_FIELDS = ("source", "url", "title", "natural_key", "summary", "body_html", "body_text", "source_type",
+               "content_type", "published", "updated", "withdrawn", "language")
+LIST_FIELDS = ("topics", "documents", "links")
+
+
+def _check_types(item: RawItem) -> None:
+    """A value of the wrong kind (a title that is a JSON list, a date that is a number) makes the item
+    invalid, naming the field; None is read as empty."""
+    for name in TEXT_FIELDS:
+        value = getattr(item, name)
+        if value is None:
+            setattr(item, name, "")
+        elif not isinstance(value, str):
+            raise InvalidItem(f"{name} is {type(value).__name__}, not text ({_short(value)}) at {_short(item.url)}")
+    for name in LIST_FIELDS:
+        value = getattr(item, name)
+        if value is None:
+            setattr(item, name, [])
+        elif not isinstance(value, list | tuple):
+            raise InvalidItem(f"{name} is {type(value).__name__}, not a list ({_short(value)}) at {_short(item.url)}")
+        else:
+            wanted = dict if name == "documents" else str
+            odd = [v for v in value if not isinstance(v, wanted)]
+            if odd:
+                raise InvalidItem(f"{name} holds a {type(odd[0]).__name__} ({_short(odd[0])}) at {_short(item.url)}")
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _in_range(name: str, value: str | None, url: str) -> str | None:
+    """An ISO date whose year is outside MIN_YEAR..MAX_YEAR makes the item invalid."""
+    if value is None:
+        return None
+    year = int(value.split("-", 1)[0])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise InvalidItem(f"{name} date out of range (year {year}, not {MIN_YEAR} to {MAX_YEAR}) at {url}")
+    return value
+
+
 # ---------------------------------------------------------------- content types
 
 # Each site's own label (lower case) to the vocabulary of DESIGN 3.2. GOV.UK's document types, WordPress
@@ -95,7 +141,8 @@ def content_hash(fields: dict[str, Any]) -> str:
 
 
 def normalise(item: RawItem, trailing_slash: str = "keep") -> Publication:
-    """A spider's RawItem to a Publication; raises ``InvalidItem`` naming what is missing."""
+    """A spider's RawItem to a Publication; raises ``InvalidItem`` naming what is missing or wrong."""
+    _check_types(item)
     url = canonical_url(item.url, trailing_slash)
     if not url.startswith("https://"):
         raise InvalidItem(f"no usable URL ({item.url!r})")
@@ -105,14 +152,16 @@ def normalise(item: RawItem, trailing_slash: str = "keep") -> Publication:
     published = parse_date(item.published)
     if item.published.strip() and published is None:
         raise InvalidItem(f"unreadable date {item.published!r} at {url}")
+    if published is not None:
+        _in_range("published", published.iso, url)
     body = html_to_text(item.body_html) if item.body_html else html_to_text(item.body_text)
     summary = html_to_text(item.summary)
-    updated = date_iso(item.updated)
+    updated = _in_range("updated", date_iso(item.updated), url)
     if updated and published and updated < published.iso[: len(updated)]:
         updated = published.iso  # GOV.UK's public_updated_at can precede first_published_at (imports)
     summary = " ".join(summary.split())
     published_at = published.iso if published else None
-    withdrawn_at = date_iso(item.withdrawn)
+    withdrawn_at = _in_range("withdrawn", date_iso(item.withdrawn), url)
     documents = _documents(item.documents)
     fields = {
         "title": title,

@@ -157,3 +157,32 @@ def test_content_hash_ignores_markup_and_changes_with_content():
     c = normalise(_item(body_html="<p>Other text</p>"))
     assert a.content_hash == b.content_hash
     assert a.content_hash != c.content_hash
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        # issue 22: a title that is a JSON list, a date that is a number: AttributeError, the item lost uncounted
+        ({"title": ["Report", "of the panel"]}, r"title is list, not text \(\['Report', 'of the panel'\]\)"),
+        ({"published": 20240101}, r"published is int, not text \(20240101\)"),
+        ({"updated": 1.7e9}, "updated is float, not text"),
+        ({"summary": {"text": "x"}}, "summary is dict, not text"),
+        ({"topics": "News"}, "topics is str, not a list"),
+        ({"documents": [1]}, r"documents holds a int \(1\)"),
+        ({"links": [None]}, "links holds a NoneType"),
+        # issue 22: year 0001 stored as "1-01-01T…", year 9999 pinned the Atom feed's first place
+        ({"published": "0001-01-01T00:00:00Z"}, r"published date out of range \(year 1, not 1900 to 2100\)"),
+        ({"published": "9999-12-31"}, r"published date out of range \(year 9999"),
+        ({"published": "1899-12-31"}, "published date out of range"),
+        ({"updated": "9999-12-31T23:59:59Z"}, "updated date out of range"),
+        ({"withdrawn": "0001-01-01"}, "withdrawn date out of range"),
+    ],
+)
+def test_values_of_the_wrong_kind_or_out_of_range_are_invalid_naming_the_field(kw, message):
+    with pytest.raises(InvalidItem, match=message):
+        normalise(_item(**kw))
+
+
+def test_none_is_read_as_empty_and_bounds_are_inclusive():
+    pub = normalise(_item(summary=None, topics=None, published="1900-01-01", updated="2100-12-31"))
+    assert (pub.summary, pub.topics, pub.published_at, pub.updated_at) == ("", (), "1900-01-01", "2100-12-31")
