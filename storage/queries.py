@@ -91,31 +91,138 @@ def fts_query(text: str) -> str:
     return " ".join(terms)
 
 
+_FTS_TOKEN = re.compile(r'"(?:[^"]|"")*(?:"|$)|[(),]|[^\s(),"]+')
+_FTS_PHRASE = re.compile(r'"(?:[^"]|"")*"')
+_FTS_OPERATORS = ("AND", "OR", "NOT")
+_FTS_COLUMNS = ("title", "summary", "body_text")
+
+
+def fts_problem(match: str) -> str | None:
+    """What is wrong, in words, with an FTS5 expression (``fts_query``'s output), or None when nothing is
+    seen to be: a dangling or leading operator, an unclosed quote or bracket, an unknown column, a bare
+    word with punctuation."""
+    tokens = _FTS_TOKEN.findall(match)
+    kinds: list[str] = []
+    depth = 0
+    for token in tokens:
+        if token.startswith('"'):
+            if not _FTS_PHRASE.fullmatch(token):
+                return f"the double quote before {token[1:][:30]!r} is not closed: add one after the phrase"
+            kinds.append("term")
+        elif token == "(":
+            depth += 1
+            kinds.append("(")
+        elif token == ")":
+            if depth == 0:
+                return "a closing bracket ')' has no '(' before it"
+            depth -= 1
+            kinds.append(")")
+        elif token in _FTS_OPERATORS:
+            kinds.append(token)
+        elif token == ",":  # between a NEAR group's phrases and its distance
+            continue
+        elif token == "NEAR" or token.startswith("NEAR"):
+            kinds.append("term")
+        else:
+            column, _, word = token.rpartition(":")
+            if column and column.lstrip("-{") not in _FTS_COLUMNS and "{" not in column:
+                return (f"{column + ':'!r} is not a field that can be searched: use title:, summary: or "
+                        f"body_text: (or put {token!r} in double quotes to search for it as written)")
+            bare = word.lstrip("^").rstrip("*")
+            if bare and not all(ch.isalnum() or ch == "_" or ord(ch) > 127 for ch in bare):
+                return (f"put {bare!r} in double quotes: with OR, AND, NOT or other search syntax, a word "
+                        f"outside quotes can hold only letters and digits")
+            kinds.append("term" if word else "column")
+    if depth:
+        return "a bracket '(' is not closed: add ')' after what it groups"
+    for i, kind in enumerate(kinds):
+        if kind not in _FTS_OPERATORS:
+            continue
+        before = kinds[i - 1] if i else None
+        after = kinds[i + 1] if i + 1 < len(kinds) else None
+        if before is None and kind == "NOT":
+            return ("'NOT' at the start needs a word before it: FTS5 has no NOT on its own, write e.g. "
+                    "'children NOT abuse'")
+        if before is None or before in (*_FTS_OPERATORS, "(", "column"):
+            return f"{kind!r} needs a word before it, e.g. 'neglect {kind} abuse'"
+        if after is None:
+            return f"{kind!r} at the end needs a word after it, e.g. '... {kind} abuse'"
+        if after in (*_FTS_OPERATORS, ")"):
+            return f"{kind!r} needs a word after it, not {'a closing bracket' if after == ')' else repr(after)}"
+    if kinds and kinds[-1] == "column":
+        return f"{tokens[-1]!r} needs a word after it, e.g. '{tokens[-1]}review'"
+    return None
+
+
+MAX_LIMIT = 10_000  # more results than anyone reads; a huge number would only overflow SQLite's integer
+# Candidates ranked inside the full-text index before anything is joined: the limit plus this many, so that
+# a tie on score at the limit (broken by date, then id, as always) is seen whole; when the tie runs past
+# the candidates the search falls back to ranking every match with the tie-break.
+_TIE_SLACK = 20
+
+
 def search(db: Database, text: str, filters: Filters = Filters(), limit: int = 20) -> list[dict[str, Any]]:
-    """Publications matching ``text``, best match first, each with a ``snippet`` whose matching terms are
-    wrapped in ``**``; raise ``QueryError`` for a query the FTS engine cannot parse."""
+    """Publications matching ``text``, best match first (bm25, then newest, then id), each with a
+    ``snippet`` whose matching terms are wrapped in ``**``; raise ``QueryError`` for a query the FTS engine
+    cannot parse, said in words, and for a limit outside 1..``MAX_LIMIT``.
+
+    The ranking runs inside the full-text index with a LIMIT (only the best candidates are joined to
+    ``publications``), and snippets are made only for the rows returned.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"the number of results must be between 1 and {MAX_LIMIT:,} (got {limit:,})")
     match = fts_query(text)
     if not match.strip():
         raise QueryError(f"nothing to search for in {text!r}: give at least one word")
-    where, params = filters.where("p")
-    sql = f"""
-        select p.id, p.source, p.title, p.url, p.content_type, p.published_at, p.published_precision,
-               p.withdrawn_at, p.cluster_id,
-               snippet(publications_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) as snippet, {RANK} as score
-        from publications_fts join publications p on p.rowid = publications_fts.rowid
-        where publications_fts match ? and {where}
-        order by score, p.published_at desc, p.id
-        limit ?"""
+    problem = fts_problem(match)
+    if problem:
+        raise QueryError(f"cannot search for {text!r}: {problem}")
     try:
-        return list(db.query(sql, [*HIGHLIGHT, match, *params, limit]))
+        return _search(db, match, filters, limit)
     except sqlite3.OperationalError as exc:
         message = str(exc)
         if "fts5" in message or "syntax" in message or "no such column" in message or "unterminated" in message:
             raise QueryError(
-                f"cannot search for {text!r}: {message}; put words in double quotes to search for them as "
-                f"written, e.g. '\"{text.strip(chr(34))}\"'"
+                f"cannot search for {text!r}: the search engine could not read it ({message}); put words in "
+                f"double quotes to search for them as written, e.g. '\"{text.strip(chr(34))}\"'"
             ) from None
         raise
+
+
+def _search(db: Database, match: str, filters: Filters, limit: int) -> list[dict[str, Any]]:
+    where, params = filters.where("p")
+    wanted = limit + _TIE_SLACK
+    ranked = f"select publications_fts.rowid, {RANK} as score from publications_fts"
+    if where != "1":  # the filters need the publication's columns: joined, still ranked before reading any
+        ranked += " join publications p on p.rowid = publications_fts.rowid"
+    ranked += f" where publications_fts match ? and {where}"
+    candidates = db.execute(f"{ranked} order by score limit ?", [match, *params, wanted]).fetchall()
+    if len(candidates) == wanted and candidates[limit - 1][1] == candidates[-1][1]:
+        # the tie at the limit runs past the candidates: take every match with that score
+        tied = candidates[limit - 1][1]
+        candidates = [c for c in candidates if c[1] < tied] + db.execute(
+            f"{ranked} and {RANK} = ?", [match, *params, tied]).fetchall()
+    if not candidates:
+        return []
+    score = dict(candidates)
+    rowids = list(score)
+    rows = {r["rowid"]: r for r in db.query(
+        f"""select p.rowid, p.id, p.source, p.title, p.url, p.content_type, p.published_at,
+                   p.published_precision, p.withdrawn_at, p.cluster_id
+            from publications p where p.rowid in ({','.join('?' * len(rowids))})""", rowids)}
+    ordered = sorted(rows.values(), key=lambda r: r["id"])
+    ordered.sort(key=lambda r: r["published_at"] or "", reverse=True)  # stable: newest first, then id
+    ordered.sort(key=lambda r: score[r["rowid"]])  # None dates sort last among ties, as NULLs in SQL
+    shown = ordered[:limit]
+    snippets = dict(db.execute(
+        f"""select rowid, snippet(publications_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) from publications_fts
+            where publications_fts match ? and rowid in ({','.join('?' * len(shown))})""",
+        [*HIGHLIGHT, match, *(r["rowid"] for r in shown)]).fetchall())
+    out = []
+    for r in shown:
+        rowid = r.pop("rowid")
+        out.append({**r, "snippet": snippets.get(rowid), "score": score[rowid]})
+    return out
 
 
 # ---------------------------------------------------------------- export

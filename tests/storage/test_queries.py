@@ -93,6 +93,68 @@ def test_search_syntax_errors_are_query_errors(db, text):
         search(db, text)
 
 
+@pytest.mark.parametrize(("text", "said"), [
+    ("abuse AND", "'AND' at the end needs a word after it"),
+    ("abuse OR", "'OR' at the end needs a word after it"),
+    ("AND abuse", "'AND' needs a word before it"),
+    ("abuse AND OR neglect", "'AND' needs a word after it, not 'OR'"),
+    ("NOT abuse", "'NOT' at the start needs a word before it"),
+    ('neglect OR "child abuse', "the double quote before 'child abuse' is not closed"),
+    ("(abuse OR neglect", "a bracket '(' is not closed"),
+    ("abuse OR neglect)", "a closing bracket ')' has no '(' before it"),
+    ("author:smith OR abuse", "'author:' is not a field that can be searched"),
+    ("child's OR abuse", "put \"child's\" in double quotes"),
+])
+def test_malformed_queries_are_explained_in_words(db, text, said):
+    with pytest.raises(QueryError) as caught:
+        search(db, text)
+    assert said in str(caught.value)
+    assert "fts5" not in str(caught.value) and 'near ""' not in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["neglect OR abuse", "title:neglect", "NEAR(annual report, 5)", "neglect NOT abuse",
+                                  "(neglect OR abuse) AND annual", 'neglect OR ""'])
+def test_well_formed_fts_syntax_is_not_flagged(db, text):
+    search(db, text)  # no QueryError
+
+
+@pytest.mark.parametrize("limit", [0, -1, 10_001, 10**20])
+def test_search_limit_is_bounded(db, limit):
+    with pytest.raises(QueryError, match="between 1 and 10,000"):
+        search(db, "neglect", limit=limit)
+
+
+def _reference_search(db, match, filters=None, limit=20):
+    """The ranking before ranking moved inside the index: every match joined, then sorted."""
+    where, params = (filters or Filters()).where("p")
+    return [r[0] for r in db.execute(
+        f"""select p.id from publications_fts join publications p on p.rowid = publications_fts.rowid
+            where publications_fts match ? and {where}
+            order by bm25(publications_fts, 10.0, 4.0, 1.0), p.published_at desc, p.id limit ?""",
+        [match, *params, limit])]
+
+
+def test_ranking_inside_the_index_keeps_the_tie_break_by_date_then_id(tmp_path):
+    # 60 publications with the same text tie on score: the order is then newest first, then id, and the
+    # tie runs past the candidates ranked inside the index
+    db = open_db(tmp_path / "ties.db")
+    base = next(iter(publications().values()))
+    pubs = [replace(base, id=f"s:{i:03d}", url=f"https://example.org/{i}", title="Neglect review",
+                    published_at=None if i % 7 == 0 else f"2024-01-{1 + i % 28:02d}") for i in range(60)]
+    store_batch(db, pubs, NOW)
+    for limit in (1, 5, 20, 45):
+        got = [r["id"] for r in search(db, "neglect", limit=limit)]
+        assert got == _reference_search(db, '"neglect"', limit=limit)
+        assert len(got) == limit
+
+
+def test_ranking_inside_the_index_gives_the_same_results_as_before(db):
+    for text in ("neglect", "report", "annual OR safety", "child*"):
+        for filters in (Filters(), Filters(sources=("nspcc_learning",)), period(since="2025-01-01")):
+            got = [r["id"] for r in search(db, text, filters, limit=3)]
+            assert got == _reference_search(db, fts_query(text), filters, limit=3)
+
+
 @pytest.mark.parametrize("text", ["", "  ", "-", "()"])
 def test_search_without_words_is_a_query_error(db, text):
     with pytest.raises(QueryError, match="nothing to search for"):
