@@ -74,8 +74,10 @@ def test_search_reads_user_punctuation_as_words(db):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["search", '"unbalanced'], "cannot search for '\"unbalanced': unterminated string"),
-        (["search", "AND OR"], "cannot search for 'AND OR': fts5: syntax error"),
+        (["search", '"unbalanced'], "cannot search for '\"unbalanced': the double quote before 'unbalanced' is not"),
+        (["search", "AND OR"], "cannot search for 'AND OR': 'AND' needs a word before it"),
+        (["search", "abuse AND"], "cannot search for 'abuse AND': 'AND' at the end needs a word after it"),
+        (["search", "x", "--limit", str(10**20)], "the number of results must be between 1 and 10,000"),
         (["search", "-"], "nothing to search for"),
         (["search", "x", "--source", "nope"], "unknown source 'nope'; known sources: "),
         (["search", "x", "--type", "novel"], "unknown type 'novel'; types: news, press_release"),
