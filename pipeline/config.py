@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipeline.items.redact import url_problem
 from pipeline.items.urls import host_in_domains
 
 DEFAULT_CONFIG = Path("config.yaml")
@@ -269,5 +270,9 @@ def load_config(path: str | os.PathLike | None = None, db_override: str | None =
                 f"{cfg_path}: sources.{slug}: no spider module spiders/{slug}.py "
                 f"(known: {', '.join(sorted(known))})"
             )
+    hook_env = config.alerts.webhook_url_env
+    problem = url_problem(os.environ[hook_env]) if hook_env and os.environ.get(hook_env) else None
+    if problem:  # the value is a secret: the message names the variable, never its value
+        raise ConfigError(f"{cfg_path}: alerts.webhook_url_env: environment variable {hook_env} {problem}")
     override = db_override or os.environ.get(ENV_DB)
     return config.model_copy(update={"database": override}) if override else config

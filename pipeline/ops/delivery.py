@@ -8,23 +8,27 @@ Secrets (the webhook URL, the SMTP password) come from environment variables nam
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import logging
 import os
 import smtplib
 import ssl
+import traceback
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from datetime import timedelta
 from email.message import EmailMessage
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sqlite_utils import Database
 
 from pipeline.clock import Clock, system_clock
 from pipeline.config import AlertSettings, Config
 from pipeline.items.dates import iso
+from pipeline.items.redact import loggable_url, redact, secrets_of_url, url_problem
 from storage import alerts
 
 log = logging.getLogger(__name__)
@@ -49,9 +53,21 @@ def deliver_due(config: Config, db: Database, clock: Clock = system_clock,
     for channel in channels(config):
         try:
             _deliver_channel(config.alerts, channel, db, clock, env, figures)
-        except Exception:  # delivery must never stop a crawl or the scheduler
-            log.exception("alert delivery by %s failed unexpectedly; it will be retried", channel)
+        except Exception as exc:  # delivery must never stop a crawl or the scheduler
+            trace = redact("".join(traceback.format_exception(exc)), known_secrets(config.alerts, env))
+            log.error("alert delivery by %s failed unexpectedly; it will be retried\n%s", channel, trace.rstrip())
     return figures
+
+
+def known_secrets(settings: AlertSettings, env: Mapping[str, str]) -> list[str]:
+    """Every secret value delivery may hold (the webhook URL and its parts, the SMTP password): masked in
+    whatever is logged or stored."""
+    found: list[str] = []
+    if settings.webhook_url_env and env.get(settings.webhook_url_env):
+        found += secrets_of_url(env[settings.webhook_url_env])
+    if settings.email and settings.email.password_env and env.get(settings.email.password_env):
+        found.append(env[settings.email.password_env])
+    return found
 
 
 def _deliver_channel(settings: AlertSettings, channel: str, db: Database, clock: Clock, env: Mapping[str, str],
@@ -64,10 +80,11 @@ def _deliver_channel(settings: AlertSettings, channel: str, db: Database, clock:
     try:
         send = send_webhook if channel == "webhook" else send_email
         send(settings, due, env)
-    except DeliveryError as exc:
+    except DeliveryError as failure:
+        exc = redact(str(failure), known_secrets(settings, env))
         attempts = max(d["attempts"] for d in due) + 1
         retry = None if attempts >= settings.max_attempts else now + retry_delay(settings, attempts)
-        alerts.mark_failed(db, ids, str(exc), iso(retry) if retry else None, iso(now))
+        alerts.mark_failed(db, ids, exc, iso(retry) if retry else None, iso(now))
         figures["failed"] += len(ids)
         when = f"retry at {iso(retry)}" if retry else "giving up"
         log.error("alert delivery by %s failed (attempt %d of %d, %s): %s", channel, attempts,
@@ -116,21 +133,40 @@ def _secret(env: Mapping[str, str], name: str, what: str) -> str:
     return value
 
 
+def webhook_target(url: str) -> tuple[str, dict[str, str]]:
+    """The URL to POST to, without its userinfo, and the headers that carry it (HTTP basic auth);
+    DeliveryError (naming no part of the URL) when the value is not an absolute http(s) URL."""
+    problem = url_problem(url)
+    if problem:
+        raise DeliveryError(f"webhook: the URL {problem}")
+    parts = urlsplit(url.strip())
+    port, hostname = parts.port, parts.hostname or ""
+    headers: dict[str, str] = {}
+    netloc = parts.netloc
+    if parts.username is not None or parts.password is not None:
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        host = f"[{hostname}]" if ":" in hostname else hostname
+        netloc = host + (f":{port}" if port is not None else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), headers
+
+
 def send_webhook(settings: AlertSettings, events: list[dict], env: Mapping[str, str]) -> None:
-    url = _secret(env, settings.webhook_url_env, "webhook")
-    host = urlsplit(url).netloc or "?"  # the URL itself may carry a token: only its host is ever logged
+    secret = _secret(env, settings.webhook_url_env, "webhook")
+    url, auth = webhook_target(secret)
+    host = loggable_url(url)  # the URL itself may carry a token or a password: only its host is ever shown
     body = json.dumps(payload(events)).encode("utf-8")
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "User-Agent": "safeguarding-news alerts"})
     try:
+        request = urllib.request.Request(url, data=body, method="POST",
+                                         headers={"Content-Type": "application/json",
+                                                  "User-Agent": "safeguarding-news alerts", **auth})
         with urllib.request.urlopen(request, timeout=settings.timeout_seconds) as response:
             response.read()
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"webhook at {host} answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DeliveryError(f"webhook at {host} unreachable: {reason}") from None
+        raise DeliveryError(redact(f"webhook at {host} unreachable: {reason}", secrets_of_url(secret))) from None
 
 
 def send_email(settings: AlertSettings, events: list[dict], env: Mapping[str, str]) -> None:
