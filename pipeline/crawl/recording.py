@@ -2,7 +2,8 @@
 the downloader chain just after decompression and just before the conditional-request, retry and spider
 layers, so it sees each body as the spider will, and the redirects that led to it (``redirect_urls``). It
 keeps Content-Type, ETag and Last-Modified (and the Location of a redirect), nothing else: no cookie, no
-authorisation header is ever written. ``pipeline.tools.record`` runs such a crawl for the ``record`` command.
+authorisation header is ever written, and no URL keeps its userinfo or token-like query parameters.
+``pipeline.tools.record`` runs such a crawl for the ``record`` command.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 
 from pipeline.items.files import DOCUMENT_EXTENSIONS
+from pipeline.items.redact import without_secrets
 
 log = logging.getLogger(__name__)
 KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified")  # what replay needs; never Set-Cookie, never auth
@@ -98,13 +100,15 @@ class RecordMiddleware:
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
         if response.status == 304 or (self.limit and self.pages >= self.limit):
             return response
-        for i, origin in enumerate(request.meta.get("redirect_urls") or []):
-            chain = [*request.meta["redirect_urls"], response.url]
+        # Every URL written (manifest keys, redirect Locations, file names) without userinfo or token-like
+        # parameters: a redirect to https://user:pw@host/ or ?token=… never reaches a recorded site.
+        chain = [without_secrets(u) for u in [*(request.meta.get("redirect_urls") or []), response.url]]
+        for i, origin in enumerate(chain[:-1]):
             reason = (request.meta.get("redirect_reasons") or [])[i:i + 1]
             status = reason[0] if reason and isinstance(reason[0], int) else 302
             self._keep(origin, {"status": status, "headers": {"Location": chain[i + 1]}})
-        if self._replaces(response.url, response.status):
-            self._keep(response.url, self._entry(response))
+        if chain[-1] and self._replaces(chain[-1], response.status):
+            self._keep(chain[-1], self._entry(response, chain[-1]))
         if not urlsplit(response.url).path.endswith("/robots.txt"):
             self.pages += 1
             if self.limit and self.pages >= self.limit:
@@ -112,7 +116,7 @@ class RecordMiddleware:
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="record_limit"))
         return response
 
-    def _entry(self, response: Response) -> dict[str, Any]:
+    def _entry(self, response: Response, url: str) -> dict[str, Any]:
         headers = {}
         for name in KEPT_HEADERS:
             value = response.headers.get(name)
@@ -120,7 +124,7 @@ class RecordMiddleware:
                 headers[name] = value.decode("latin-1")
         entry: dict[str, Any] = {}
         if response.body:
-            entry["file"] = self._write(response.url, headers.get("Content-Type", ""), response.body)
+            entry["file"] = self._write(url, headers.get("Content-Type", ""), response.body)
         if response.status != 200:
             entry["status"] = response.status
         if headers:

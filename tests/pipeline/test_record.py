@@ -78,6 +78,25 @@ def test_only_content_type_etag_last_modified_and_location_are_kept(tmp_path):
     assert_no_secrets(tmp_path)
 
 
+
+def test_redirect_locations_lose_their_userinfo_and_tokens(tmp_path):
+    """Issue 22: a redirect to ``https://user:<secret>@host/…?token=<secret>`` was written to the manifest
+    (as a Location, as a key and in a file name): every recorded URL is stripped of both."""
+    mw, _ = middleware(tmp_path)
+    final = f"https://x.org/report?page=2&token={SECRET}"
+    respond(mw, final, meta={"redirect_urls": ["https://x.org/go", f"https://alice:{SECRET}@x.org/login?sig={SECRET}"],
+                             "redirect_reasons": [302, 301]})
+    mw.save()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest == {
+        "https://x.org/go": {"status": 302, "headers": {"Location": "https://x.org/login"}},
+        "https://x.org/login": {"status": 301, "headers": {"Location": "https://x.org/report?page=2"}},
+        "https://x.org/report?page=2": {"file": "x.org/report__page-2.html",
+                                        "headers": {"Content-Type": "text/html; charset=utf-8"}},
+    }
+    assert_no_secrets(tmp_path)
+    assert "alice" not in (tmp_path / "manifest.json").read_text()
+
 def test_a_good_answer_is_not_replaced_by_a_failure_and_304s_are_not_recorded(tmp_path):
     mw, _ = middleware(tmp_path)
     respond(mw, "https://x.org/flaky", status=500, body="busy")
