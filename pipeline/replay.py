@@ -73,6 +73,10 @@ def _entry(manifest: Path, url: str, spec: Any) -> Entry:
     if not isinstance(spec, dict) or not url.startswith(("http://", "https://")):
         raise ReplayError(f"{manifest}: entry {url!r} must be an absolute URL mapped to an object")
     file = manifest.parent / spec["file"] if spec.get("file") else None
+    if file is not None and (Path(spec["file"]).is_absolute()
+                             or not file.resolve().is_relative_to(manifest.parent.resolve())):
+        raise ReplayError(f"{manifest}: entry {url}: file {spec['file']!r} is outside the recorded site's folder "
+                          f"{manifest.parent} (a recorded site holds its own files: copy them in)")
     if file is not None and not file.is_file():
         raise ReplayError(f"{manifest}: entry {url}: file not found: {file}")
     return Entry(url=url, file=file, status=int(spec.get("status", 200)),

@@ -63,6 +63,15 @@ class SourceSpider(scrapy.Spider):
         self.run_log.add_skip(url, reason, source_date)
         self.logger.info("skipped (%s): %s", reason, url)
 
+    def record_unmatched(self, url: str, found_on: str) -> None:
+        """A link that looks like an article (under one of the site's content sections) but matches no
+        pattern the spider follows: counted (``sgn/unmatched_article_links``) and named in the log, so that a
+        new URL shape on the site is seen instead of silently dropped."""
+        if self.run_log.add_unmatched(url, found_on):
+            self.count("unmatched_article_links")
+            self.logger.warning("article-like link matches no known pattern (not followed): %s (on %s)",
+                                url, found_on)
+
     def record_unchanged(self, url: str) -> None:
         """A publication seen unchanged without being parsed (a 304, or not newer at the source)."""
         self.run_log.add_unchanged(url)

@@ -15,7 +15,7 @@ from pipeline.items.files import DOCUMENT_EXTENSIONS, url_extension
 from pipeline.items.markup import ANY_H1, MAIN_H1, text_of
 
 LABELS = re.compile(r"\b(?:Last updated|Updated|Published|Topics|Tags)\s*:", re.I)
-LABEL_START = re.compile(r"^\s*(?:Last updated|Updated|Published|Topics|Tags)\s*:", re.I)
+LABEL_START = re.compile(r"^\s*(?:(?:Last updated|Updated|Published|Topics|Tags)\s*:|Publication date\b)", re.I)
 DATE = re.compile(r"\d{4}-\d\d-\d\d(?:T[\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?|\d{1,2}(?:st|nd|rd|th)?\s+[A-Za-z]{3,9}\.?,?"
                   r"\s+\d{4}|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{4}")
 PAGE_PARAM = re.compile(r"^(?:page|p|pg|pagenumber|pageindex)$", re.I)

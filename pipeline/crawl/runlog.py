@@ -61,6 +61,9 @@ class RunLog:
     skips: list[Skip] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
     fallbacks: list[Fallback] = field(default_factory=list)
+    # article-like links (on the site, under a content section) that match no article pattern: never dropped
+    # silently, named here with the page they were found on (link → listing URL)
+    unmatched: dict[str, str] = field(default_factory=dict)
     _unchanged: list[str] = field(default_factory=list)
 
     # -- written during the crawl ---------------------------------------------
@@ -92,6 +95,13 @@ class RunLog:
 
     def add_fallback(self, url: str, fields: list[str] | tuple[str, ...]) -> None:
         self.fallbacks.append(Fallback(url, tuple(fields)))
+
+    def add_unmatched(self, url: str, found_on: str) -> bool:
+        """An article-like link that matches no known pattern; True the first time it is seen."""
+        if url in self.unmatched:
+            return False
+        self.unmatched[url] = found_on
+        return True
 
     # -- read by the item pipeline ---------------------------------------------
 

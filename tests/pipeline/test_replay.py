@@ -88,3 +88,19 @@ def test_bad_recorded_sites_are_clear_errors(tmp_path, manifest, message):
         (tmp_path / "manifest.json").write_text(manifest, encoding="utf-8")
     with pytest.raises(ReplayError, match=message):
         ReplayServer([tmp_path])
+
+
+@pytest.mark.parametrize("file", ["../outside.html", "sub/../../outside.html", "ABSOLUTE"])
+def test_a_manifest_entry_outside_its_folder_is_refused(tmp_path, file):
+    """A recorded site holds its own files: an entry whose file is absolute or resolves outside the manifest's
+    folder (even to a file that exists) is a ReplayError naming the manifest and the entry."""
+    (tmp_path / "outside.html").write_text("<html></html>", encoding="utf-8")
+    site = tmp_path / "site"
+    (site / "sub").mkdir(parents=True)
+    target = str(tmp_path / "outside.html") if file == "ABSOLUTE" else file
+    (site / "manifest.json").write_text(json.dumps({"https://example.org/a": {"file": target}}), encoding="utf-8")
+    with pytest.raises(ReplayError) as caught:
+        ReplayServer([site])
+    message = str(caught.value)
+    assert str(site / "manifest.json") in message and "https://example.org/a" in message
+    assert "outside the recorded site's folder" in message

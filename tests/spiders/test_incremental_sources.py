@@ -68,14 +68,14 @@ def nspcc_first():
 
 def test_nspcc_incremental_listing_walk_fetches_no_stored_article(nspcc_first):
     first, known = nspcc_first
-    assert len(known) == 12
+    assert len(known) == 18
     again = incremental(NspccLearningSpider, NSPCC, options("nspcc_learning"), known)
     assert not set(again.requested) & set(known), "a stored article was fetched again"
     assert again.items == [] and sorted(again.spider.run_log.unchanged) == sorted(known)
     # what is listed but was never stored is tried again; page 1 lists one of those, so the walk goes on
     assert again.requested == [f"{BASE}/sitemap.xml", f"{BASE}/news", f"{BASE}/research-resources",
                                NOT_STORED[0], f"{BASE}/news?page=2", *NOT_STORED[1:], f"{BASE}/news?page=3"]
-    assert len(first.requested) == 20
+    assert len(first.requested) == 26
     # the briefings listing holds only stored articles: its walk stops there
     assert again.spider.crawler.stats.get_value("sgn/listing_walk_stopped") == 1
 
@@ -85,14 +85,14 @@ def test_nspcc_listing_walk_stops_at_the_first_page_of_stored_articles(nspcc_fir
     again = incremental(NspccLearningSpider, NSPCC, options("nspcc_learning"), {**known, NOT_STORED[0]: ""})
     assert again.requested == [f"{BASE}/sitemap.xml", f"{BASE}/news", f"{BASE}/research-resources"]
     assert again.spider.crawler.stats.get_value("sgn/listing_walk_stopped") == 2
-    assert len(again.spider.run_log.unchanged) == 10 and again.items == []
+    assert len(again.spider.run_log.unchanged) == 14 and again.items == []
 
 
 def test_nspcc_full_walk_fetches_everything_whatever_is_known(nspcc_first):
     first, known = nspcc_first
     again = crawl_offline(NspccLearningSpider, NSPCC, options("nspcc_learning"),
                           spider_kwargs={"known": known, "full_walk": True})
-    assert again.requested == first.requested and len(again.items) == 12 and again.spider.run_log.unchanged == []
+    assert again.requested == first.requested and len(again.items) == 18 and again.spider.run_log.unchanged == []
 
 
 # -- NSPCC Learning: the sitemap ---------------------------------------------------------------------------
@@ -100,15 +100,15 @@ def test_nspcc_full_walk_fetches_everything_whatever_is_known(nspcc_first):
 
 def test_nspcc_sitemap_door_fetches_only_entries_newer_than_stored():
     _, known = full_then_known(NspccLearningSpider, NSPCC_SITEMAP, options("nspcc_learning"))
-    assert len(known) == 6 and known[FOUR_CS] == "2023-09-18"
+    assert len(known) == 7 and known[FOUR_CS] == "2023-09-18"
     same = incremental(NspccLearningSpider, NSPCC_SITEMAP, options("nspcc_learning"), known)
-    assert same.requested == [f"{BASE}/sitemap.xml"] and same.items == [] and len(same.spider.run_log.unchanged) == 6
+    assert same.requested == [f"{BASE}/sitemap.xml"] and same.items == [] and len(same.spider.run_log.unchanged) == 7
     older = {**known, FOUR_CS: "2023-09-17"}  # lastmod 2023-09-18 is newer than this
     del older[ANNUAL]  # not stored yet
     changed = incremental(NspccLearningSpider, NSPCC_SITEMAP, options("nspcc_learning"), older)
     assert changed.requested == [f"{BASE}/sitemap.xml", FOUR_CS, ANNUAL]
     assert sorted(i.url for i in changed.items) == sorted([FOUR_CS, ANNUAL])
-    assert FOUR_CS not in changed.spider.run_log.unchanged and len(changed.spider.run_log.unchanged) == 4
+    assert FOUR_CS not in changed.spider.run_log.unchanged and len(changed.spider.run_log.unchanged) == 5
 
 
 def test_nspcc_sitemap_entry_without_lastmod_is_not_fetched_when_stored():
@@ -324,11 +324,11 @@ def test_nspcc_crawl_twice_downloads_no_stored_article_again(tmp_path, servers):
     db, config = tmp_path / "x.db", weekly_config(tmp_path)
     first = crawl("nspcc_learning", db, config, NSPCC)
     second = crawl("nspcc_learning", db, config, NSPCC)
-    assert (first["new"], first["pages"], json.loads(first["stats"])["sgn/full_walk"]) == (12, 20, 1)
-    assert (second["new"], second["updated"], second["unchanged"]) == (0, 0, 12)
+    assert (first["new"], first["pages"], json.loads(first["stats"])["sgn/full_walk"]) == (18, 26, 1)
+    assert (second["new"], second["updated"], second["unchanged"]) == (0, 0, 18)
     assert json.loads(second["stats"])["sgn/full_walk"] == 0
     stored = {r["url"] for r in query(db, "select url from publications")}
-    assert len(stored) == 12 and not stored & set(asked(servers[1])), "a stored article was downloaded again"
+    assert len(stored) == 18 and not stored & set(asked(servers[1])), "a stored article was downloaded again"
     assert second["pages"] == 8 == len(asked(servers[1]))  # sitemap probe, 4 listing pages, 3 never stored
     assert query(db, "select count(*) n from publication_versions")[0]["n"] == 0
 
@@ -336,9 +336,9 @@ def test_nspcc_crawl_twice_downloads_no_stored_article_again(tmp_path, servers):
 @pytest.mark.e2e
 def test_nspcc_sitemap_lastmod_moving_brings_the_changed_article(tmp_path, servers):
     db, config = tmp_path / "x.db", weekly_config(tmp_path)
-    assert crawl("nspcc_learning", db, config, NSPCC_SITEMAP)["new"] == 6
+    assert crawl("nspcc_learning", db, config, NSPCC_SITEMAP)["new"] == 7
     second = crawl("nspcc_learning", db, config, NSPCC_SITEMAP)
-    assert (second["new"], second["updated"], second["unchanged"], second["pages"]) == (0, 0, 6, 1)
+    assert (second["new"], second["updated"], second["unchanged"], second["pages"]) == (0, 0, 7, 1)
     assert asked(servers[1]) == [f"{BASE}/sitemap.xml"]
     sitemap = (NSPCC_SITEMAP / "sitemap.xml").read_text(encoding="utf-8")
     article = (NSPCC / "learning.nspcc.org.uk/news/2023/september/4-cs-of-online-safety.html").read_text("utf-8")
@@ -349,7 +349,7 @@ def test_nspcc_sitemap_lastmod_moving_brings_the_changed_article(tmp_path, serve
     }, {"sitemap.xml": sitemap.replace("<lastmod>2023-09-18</lastmod>", "<lastmod>2025-10-02</lastmod>"),
         "4cs.html": article.replace("Commerce: the risks", "Commerce: the financial risks")})
     third = crawl("nspcc_learning", db, config, NSPCC_SITEMAP, changed)
-    assert (third["new"], third["updated"], third["unchanged"], third["pages"]) == (0, 1, 5, 2)
+    assert (third["new"], third["updated"], third["unchanged"], third["pages"]) == (0, 1, 6, 2)
     assert asked(servers[2]) == [f"{BASE}/sitemap.xml", FOUR_CS]
     row = query(db, "select * from publications where url = ?", (FOUR_CS,))[0]
     assert (row["version"], row["updated_at"]) == (2, "2025-10-02") and "financial risks" in row["body_text"]

@@ -53,6 +53,21 @@ REAL = {
         "Ofsted review of sexual abuse in schools and colleges: CASPAR briefing",
 }
 NOT_A_BRIEFING = f"{BASE}/research-resources/2025/generative-ai-childrens-safety"
+KCSIE = f"{BASE}/research-resources/schools/keeping-children-safe-in-education-caspar-briefing"
+NEGLECT_REVIEW = f"{BASE}/research-resources/learning-from-case-reviews/neglect-learning-from-case-reviews"
+SCHOOLS_GUIDANCE = f"{BASE}/research-resources/schools/safeguarding-guidance-for-schools"
+UNMATCHED = f"{BASE}/news/events/safeguarding-conference-2025"
+# ../shared/realdata/sites/nspcc_learning: the real title and date line of each page, exactly as shown
+REAL_TEXT = {
+    f"{BASE}/news/2020/march/uk-government-publishes-three-new-reports-about-learning-from-case-reviews-in-"
+    "england": ("UK Government publishes three new reports about learning from case reviews in England",
+                "2020-03-16"),
+    f"{BASE}/news/2021/may/new-reports-child-safeguarding-reviews-multi-agency-arrangements":
+        ("Four new reports published about child safeguarding reviews and multi-agency arrangements in England",
+         "2021-05-24"),
+    CASPAR_20: ("Celebrating 20 years of CASPAR", "2020-10-05"),
+    COVID: ("Working virtually to support children and families", "2022-03-16"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +135,8 @@ def test_every_field_of_a_news_item(pubs, crawled):
 
 
 def test_invariants_over_all_items(pubs):
-    assert len(pubs) == 12
-    assert len({p.id for p in pubs.values()}) == 12
+    assert len(pubs) == 18
+    assert len({p.id for p in pubs.values()}) == 18
     for p in pubs.values():
         assert p.title and p.summary and p.body_text and "<" not in p.body_text
         assert p.url.startswith(f"{BASE}/news/") or p.url.startswith(f"{BASE}/research-resources/")
@@ -131,14 +146,14 @@ def test_invariants_over_all_items(pubs):
         assert not p.body_text.startswith(("Last updated", "Topics")) and p.title not in p.body_text
         for d in p.documents:
             assert d.url.startswith(f"{BASE}/media/") and d.file_type == "PDF" and d.title
-        briefing = "/research-resources/" in p.url
-        assert (p.content_type == "briefing") == briefing
-        assert p.content_type in (("briefing",) if briefing else ("news", "blog", "podcast"))
+        research = "/research-resources/" in p.url
+        assert p.content_type in (("briefing", "report", "guidance", "review") if research
+                                  else ("news", "blog", "podcast"))
 
 
 def test_news_dates_have_month_precision_from_the_url(pubs):
     months = {u: (p.published_at, p.published_precision) for u, p in pubs.items() if "/news/20" in u}
-    assert len(months) == 7
+    assert len(months) == 9
     for url, (published, precision) in months.items():
         year, month_name = url.split("/")[4:6]
         assert precision == "month" and published == parse_date(f"{year}/{month_name}").iso
@@ -150,15 +165,51 @@ def test_research_briefings_without_a_day_have_the_url_year(pubs):
 
 def test_every_real_example_from_sources_md_is_stored_with_its_title(pubs, crawled):
     assert {u: pubs[u].title for u in REAL} == REAL
-    assert NOT_A_BRIEFING not in pubs
-    assert crawled.spider.skipped == [f"research resource, not a CASPAR briefing: {NOT_A_BRIEFING}"]
+    assert crawled.spider.skipped == []
+
+
+def test_real_titles_and_last_updated_lines_of_the_real_pages(pubs):
+    """'Last updated: 16 Mar 2020 Topics: News' on one line, as the real pages show it: updated_at."""
+    assert {u: (pubs[u].title, pubs[u].updated_at) for u in REAL_TEXT} == REAL_TEXT
+    for url in REAL_TEXT:
+        assert pubs[url].topics == ("News",) and "Last updated" not in pubs[url].body_text
+
+
+def test_research_pages_at_any_depth_are_stored_and_typed(pubs, crawled):
+    """Year-less /research-resources/<category>/<slug> pages are fetched; research that is not a briefing is
+    kept, typed research (report), guidance or case review (review)."""
+    typed = {u: (pubs[u].content_type, pubs[u].source_type) for u in
+             (NOT_A_BRIEFING, KCSIE, NEGLECT_REVIEW, SCHOOLS_GUIDANCE, ANNUAL)}
+    assert typed == {NOT_A_BRIEFING: ("report", "Research"), KCSIE: ("briefing", "CASPAR briefing"),
+                     NEGLECT_REVIEW: ("review", "Case review"), SCHOOLS_GUIDANCE: ("guidance", "Guidance"),
+                     ANNUAL: ("briefing", "CASPAR briefing")}
+
+
+def test_publication_date_has_month_precision_and_last_updated_is_updated_at(pubs, crawled):
+    pub = pubs[NEGLECT_REVIEW]
+    assert (pub.published_at, pub.published_precision, pub.updated_at) == ("2021-03", "month", "2023-04-12")
+    assert crawled.by_url(NEGLECT_REVIEW).extra == {"published_from": "publication_date"}
+    assert "Publication date" not in pub.body_text
+    # the card says "(Published 2021)" but the page's own month wins
+    assert (pubs[SCHOOLS_GUIDANCE].published_at, pubs[SCHOOLS_GUIDANCE].published_precision) == ("2024-06", "month")
+
+
+def test_a_card_date_at_its_precision_when_the_page_shows_none(pubs, crawled):
+    """The real listing card shows '(Published 2022)': a year, used when the page has no date."""
+    assert (pubs[KCSIE].published_at, pubs[KCSIE].published_precision) == ("2022", "year")
+    assert crawled.by_url(KCSIE).extra == {"published_from": "card"}
+
+
+def test_article_like_links_matching_no_pattern_are_counted_and_named(crawled, caplog):
+    assert crawled.spider.run_log.unmatched == {UNMATCHED: f"{BASE}/news?page=2"}
+    assert UNMATCHED not in crawled.requested
 
 
 def test_briefings_podcasts_and_blogs(pubs):
     kinds = {}
     for p in pubs.values():
         kinds.setdefault(p.content_type, []).append(p.url.rsplit("/", 2)[-1] or p.url.rsplit("/", 2)[-2])
-    assert len(kinds["briefing"]) == 4
+    assert len(kinds["briefing"]) == 5
     assert sorted(kinds["podcast"]) == ["podcast-child-safeguarding-practice-review-panel",
                                         "podcast-supporting-deaf-children"]
     assert kinds["blog"] == ["blog-making-space-for-childrens-voices-in-case-reviews"]
@@ -190,8 +241,9 @@ def test_bad_pages_are_recorded_and_the_rest_is_stored(crawled, pubs):
         "returning-to-school-safeguarding-considerations/",
         f"{NO_LINKS}: {BASE}/news?page=3",
     ])
-    assert len(pubs) == 12
-    assert not any("neglect" in u or "returning-to-school" in u or "safer-recruitment" in u for u in pubs)
+    assert len(pubs) == 18
+    assert not any(bad in u for u in pubs for bad in (
+        "/news/2023/november/neglect", "returning-to-school", "safer-recruitment"))
 
 
 def test_listings_door_walks_every_news_page_and_no_filter(crawled):
@@ -204,7 +256,7 @@ def test_listings_door_walks_every_news_page_and_no_filter(crawled):
 def test_listing_pages_are_capped():
     result = crawl_offline(NspccLearningSpider, SITE, {**OPTIONS, "max_listing_pages": 2})
     assert f"{BASE}/news?page=2" not in result.requested
-    assert len(result.items) == 9  # page 1 of the news and the briefings
+    assert len(result.items) == 13  # page 1 of the news and the research resources
 
 
 def test_golden_file(crawled):
@@ -220,9 +272,9 @@ def test_sitemap_door_is_used_first_when_it_lists_articles():
     assert result.spider.door == "sitemap /sitemap.xml"
     assert not any(u.endswith(("/news", "/research-resources")) or "?page=" in u for u in result.requested)
     assert result.spider.errors == []
-    assert result.spider.skipped == [f"research resource, not a CASPAR briefing: {NOT_A_BRIEFING}"]
+    assert result.spider.skipped == []
     pubs = {p.url: p for p in result.publications()}
-    assert len(pubs) == 6 and ANNUAL in pubs and COVID in pubs
+    assert len(pubs) == 7 and NOT_A_BRIEFING in pubs and ANNUAL in pubs and COVID in pubs
     assert pubs[ANNUAL].published_at == "2025-01-06"
     # no "Last updated" on the page: the sitemap's lastmod is the update date
     assert pubs[f"{BASE}/news/2023/september/4-cs-of-online-safety"].updated_at == "2023-09-18"
@@ -249,7 +301,7 @@ def test_unusable_sitemap_falls_back_to_the_listings(status, body):
 
 def test_no_sitemap_probe_when_the_option_is_empty():
     result = crawl_offline(NspccLearningSpider, SITE, {**OPTIONS, "sitemap": ""})
-    assert f"{BASE}/sitemap.xml" not in result.requested and len(result.items) == 12
+    assert f"{BASE}/sitemap.xml" not in result.requested and len(result.items) == 18
     assert result.spider.door == "listings /news, /research-resources"
 
 
@@ -435,8 +487,8 @@ def test_crawl_replay_stores_every_article_and_records_the_bad_pages(tmp_path):
                      "--config", str(CONFIG))
     assert result.exit_code == 1, result.output  # partial: the bad pages are reported, not fatal
     run = query(db, "select * from runs")[0]
-    assert (run["status"], run["items"], run["new"], run["errors"], run["invalid"]) == ("partial", 12, 12, 4, 0)
-    assert run["door"] == "listings /news, /research-resources" and run["skipped"] == 1
+    assert (run["status"], run["items"], run["new"], run["errors"], run["invalid"]) == ("partial", 18, 18, 4, 0)
+    assert run["door"] == "listings /news, /research-resources" and run["skipped"] == 0
     assert "site's layout may have changed" in run["message"] and f"{BASE}/news?page=3" in run["message"]
     assert json.loads(run["http_errors"]) == {"404": 1}  # the missing detail page; the sitemap probe is expected
     rows = {r["url"]: r for r in query(db, "select * from publications")}
