@@ -16,6 +16,7 @@ from scrapy.exceptions import DropItem, IgnoreRequest, StopDownload
 from scrapy.utils.misc import load_object
 from twisted.internet.task import LoopingCall
 
+from pipeline import topics
 from pipeline.clock import system_clock
 from pipeline.crawl.runlog import RunLog, run_log_of
 from pipeline.items.dates import date_iso, iso
@@ -77,8 +78,9 @@ def run_stats(stats: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in sorted(stats.items()) if k.startswith(RUN_STATS_PREFIXES)}
 
 
-def summary_message(errors: list[str], invalid: list[str]) -> str:
+def summary_message(errors: list[str], invalid: list[str], kept_body: list[str] | None = None) -> str:
     lines = errors + [f"invalid item: {m}" for m in invalid]
+    lines += [f"kept the stored text: new body empty or under half as long at {u}" for u in kept_body or []]
     more = f" (+{len(lines) - MAX_MESSAGES} more)" if len(lines) > MAX_MESSAGES else ""
     return "; ".join(lines[:MAX_MESSAGES]) + more
 
@@ -98,6 +100,7 @@ class StorePipeline:
         self.seen_ids: set[str] = set()
         self.seen_urls: set[str] = set()
         self.invalid: list[str] = []
+        self.kept_body: list[str] = []  # pages whose empty or shrunken body did not replace the stored one
         self.write_failures = 0
         self.touched: set[str] = set()  # publications already counted unchanged in this run
         self.run_log = RunLog()  # the spider's own, once it is open
@@ -145,7 +148,9 @@ class StorePipeline:
         result = self._write(lambda: publications.store_batch(self.db, self.buffer, now))
         if result is None:
             return  # kept in the buffer for the next flush
+        self._write(lambda: topics.assign_new(self.db, [p.id for p in self.buffer], now))  # docs/topics.md
         self.buffer = []
+        self.kept_body += result.kept_body
         for key in ("new", "updated", "unchanged"):
             self.counts[key] += getattr(result, key)
         seen = self.run_log.take_unchanged()
@@ -176,6 +181,8 @@ class StorePipeline:
         if self.ticker.running:
             self.ticker.stop()
         self.flush()
+        if self.kept_body and self.crawler.stats:  # counted with the run (its stats), named in its message
+            self.crawler.stats.set_value("sgn/kept_body", len(self.kept_body))
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         errors = self.run_log.error_messages()
         skips = [(canonical_url(s.url, self.trailing_slash), s.message, date_iso(s.source_date))
@@ -185,7 +192,7 @@ class StorePipeline:
         if self.buffer or self.write_failures:
             errors.append(f"{len(self.buffer)} items could not be written to the database")
         status = run_status(stored=self.counts["items"] + self.counts["unchanged"], errors=len(errors), reason=reason)
-        message = summary_message(errors, self.invalid)
+        message = summary_message(errors, self.invalid, self.kept_body)
         if reason not in ("finished", "shutdown"):
             message = f"closed: {reason}; {message}".rstrip("; ")
         runs.update_run(

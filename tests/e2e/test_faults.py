@@ -166,3 +166,43 @@ def test_500_then_recovery_on_the_next_crawl(tmp_path):
     (site / "manifest.json").write_text(json.dumps(manifest))
     _, _, errors, second, _ = harness(tmp_path, [f"{F}/news"], site=site)
     assert second["status"] == "ok" and second["new"] == 1 and errors == []
+
+
+# The real text of an NSPCC Learning news page (/work/shared/realdata/sites/nspcc_learning), as a page.
+REAL_PAGE = (
+    "<!DOCTYPE html><html lang='en'><head><title>Celebrating 20 years of CASPAR</title></head><body><main>"
+    "<h1>Celebrating 20 years of CASPAR</h1><p>Last updated: 05 Oct 2020 Topics: News</p>"
+    "<p>Keeping professionals up to date with all the latest safeguarding and child protection news</p>"
+    "<p>This week, we're celebrating twenty years of CASPAR, our free weekly email alert containing all the "
+    "developments in child protection policy, research, practice and guidance.</p></main></body></html>")
+
+
+def test_a_truncated_or_empty_answer_never_replaces_a_stored_page(tmp_path):
+    """Issue 22: a 0-byte or truncated 200 answer for a stored page created a new version with an empty
+    (or cut) body. The stored text is kept, counted (stats sgn/kept_body) and named in the run's message."""
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(SITE, site)
+    (site / "caspar.html").write_text(REAL_PAGE, encoding="utf-8")
+    (site / "caspar-cut.html").write_text(REAL_PAGE[:250], encoding="utf-8")  # cut in the first paragraph
+    manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
+    url = f"{F}/news/caspar"
+
+    def crawl(entry):
+        manifest[url] = entry
+        (site / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return harness(tmp_path, [url], site=site)
+
+    *_, first, db = crawl({"file": "caspar.html"})
+    good = query(db, "select body_text from publications")[0]["body_text"]
+    assert first["new"] == 1 and "twenty years of CASPAR" in good
+    for entry in ({"file": "caspar-cut.html"}, {}):  # truncated, then 0 bytes
+        _, stats, _, run, db = crawl(entry)
+        assert query(db, "select body_text, version from publications") == [{"body_text": good, "version": 1}]
+        assert query(db, "select count(*) as n from publication_versions")[0]["n"] == 0
+        if entry:
+            assert stats["sgn/kept_body"] == 1 and run["status"] == "ok"
+            assert f"kept the stored text: new body empty or under half as long at {url}" in run["message"]
+        else:  # no title either: the item is invalid, named, and nothing is overwritten
+            assert run["invalid"] == 1 and f"no title at {url}" in run["message"]
