@@ -86,6 +86,8 @@ class WordPressSpider(SourceSpider):
         self._first_pages: dict[str, dict[str, Any]] = {}
         self._feed_seen: set[str] = set()
         self._seen_unchanged: set[str] = set()
+        # the door each post type was read through ("resource" → "WordPress RSS feed"), when they differ
+        self.type_doors: dict[str, str] = {}
 
     # -- doors -----------------------------------------------------------------
 
@@ -164,11 +166,26 @@ class WordPressSpider(SourceSpider):
             self.logger.info("no type list at %s: trying the configured types", response.url)
             types = {t: {"rest_base": "posts" if t == "post" else t} for t in self.types_wanted or ["post"]}
         collections = self.rest_collections(types, response.url)
+        missing = [t for t in self.types_wanted if t not in collections.values()] if collections else []
         self.expect_first_pages("rest", list(collections))
         if not collections:
             yield from self.open_next_door("rest", "no post type to crawl")
         for url, post_type in collections.items():
+            self.note_type_door(post_type, DOOR_NAMES["rest"])
             yield self.rest_page_request(url, post_type, 1)
+        for post_type in missing:  # a type the API does not expose: its feed, else the HTML listings
+            self.logger.warning("post type %r is not in the site's REST types: reading it from its feed", post_type)
+            self.note_type_door(post_type, DOOR_NAMES["feed"])
+            yield self.request(self.feed_url(post_type, 1), self.parse_feed, meta=PROBE,
+                               cb_kwargs={"post_type": post_type, "page": 1, "for_type": True})
+
+    def note_type_door(self, post_type: str, door: str) -> None:
+        """Record the door a post type is read through; the run's door names each when they differ."""
+        self.type_doors[post_type] = door
+        self.count(f"wp_type_door/{post_type}/{door}")
+        doors = set(self.type_doors.values())
+        self.use_door(next(iter(doors)) if len(doors) == 1 else
+                      "; ".join(f"{d} ({t})" for t, d in sorted(self.type_doors.items())))
 
     def rest_collections(self, types: dict[str, Any], url: str) -> dict[str, str]:
         """Collection URL → type slug, for the wanted types (or every public type the site lists)."""
@@ -176,7 +193,7 @@ class WordPressSpider(SourceSpider):
         for slug in self.types_wanted or [t for t in types if t not in NOT_PUBLICATIONS]:
             info = types.get(slug)
             if not isinstance(info, dict) or not info.get("rest_base"):
-                self.record_error(url, f"post type {slug!r} is not in the site's REST types")
+                self.logger.info("post type %r is not in the site's REST types at %s", slug, url)
                 continue
             namespace = info.get("rest_namespace") or "wp/v2"
             collections[f"{self.site}/wp-json/{namespace}/{info['rest_base']}"] = slug
@@ -307,12 +324,19 @@ class WordPressSpider(SourceSpider):
         return self.request(self.feed_url(post_type, page), self.parse_feed, meta=PROBE if page == 1 else
                             {"handle_httpstatus_list": [404]}, cb_kwargs={"post_type": post_type, "page": page})
 
-    def parse_feed(self, response: Response, post_type: str, page: int) -> Iterator[Any]:
+    def parse_feed(self, response: Response, post_type: str, page: int, for_type: bool = False) -> Iterator[Any]:
         if page > 1 and response.status == 404:
             self.expected_status(response)
             return
         channel, problem, recorded = self.feed_channel(response)
-        if page == 1:
+        if page == 1 and for_type and problem:  # the type's own feed is shut too: the HTML listings
+            self.note_type_door(post_type, DOOR_NAMES["html"])
+            listings = self.html_requests()
+            if not listings:
+                self.record_error(response.url, f"post type {post_type!r} is not in the site's REST types, its "
+                                                f"feed is shut ({problem}) and no HTML listing is configured")
+            yield from listings
+        elif page == 1 and not for_type:
             yield from self.first_page_done("feed", response, problem, recorded)
         if channel is None:
             return
@@ -425,6 +449,10 @@ class WordPressSpider(SourceSpider):
         return 0 < len(text.split()) <= 4 and len(text) <= 40 and not re.search(r"\d|[.…:]$|\[", text)
 
     def parse_detail(self, response: Response, card: dict[str, str]) -> Iterator[RawItem]:
+        if why := self.listing_shape(response):
+            self.count("wp_listing_pages_not_stored")
+            self.record_skip(response.url, f"a listing page, not a publication ({why})")
+            return
         main = self.main_part(response)
         title = self.html_title(response) or card.get("title", "")
         yield self.finish_item(RawItem(
@@ -436,6 +464,28 @@ class WordPressSpider(SourceSpider):
             topics=[" ".join(t.split()) for t in main.css("a[rel~=tag]::text").getall() if t.strip()],
             documents=self.documents(main, title), links=self.outbound_links(main),
         ))
+
+    def listing_shape(self, response: Response) -> str:
+        """Why a page reached as a publication is a listing (an archive, taxonomy, search or paged list), from
+        the page itself, never from its slug: WordPress's body classes, links to further pages of it, or a
+        list of several cards each linking to a publication. '' for a publication."""
+        classes = set(response.xpath("//body/@class").get("").split())
+        marked = classes & {"archive", "search", "search-results", "category", "tag", "tax", "blog",
+                            "post-type-archive", "paged"} or {c for c in classes if c.startswith(
+                                ("post-type-archive-", "tax-", "term-"))}
+        if marked:
+            return "page marked " + ", ".join(sorted(marked))
+        here = response.url.split("?")[0].rstrip("/")
+        pages = [h for h in response.xpath("//a/@href|//link[@rel='next']/@href").getall()
+                 if re.fullmatch(re.escape(here) + r"/page/\d+/?", response.urljoin(h).split("?")[0])]
+        if pages:
+            return "links to further pages of it"
+        cards = [c for c in response.xpath("//main//article|//main//li[.//h2 or .//h3]")
+                 if any(self.is_detail(response.urljoin(h).split("#")[0], "") and
+                        response.urljoin(h).rstrip("/") != here for h in c.xpath(".//a/@href").getall())]
+        if len(cards) >= 3:
+            return f"a list of {len(cards)} publication cards"
+        return ""
 
     @staticmethod
     def main_part(response: Response) -> Selector:

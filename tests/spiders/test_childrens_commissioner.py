@@ -131,6 +131,47 @@ def test_html_door_reads_listing_cards_dated_16_april_2024(tmp_path):
     assert pubs[PRESS].published_at == "2025-04-19" and pubs[PRESS].source_type == ""
 
 
+def test_the_archive_listing_under_resource_is_never_stored(tmp_path):
+    """/resource/archive/ matches the publication path but is a listing (real heading 'Archive'): the page
+    itself says so, and it is recorded as skipped, never stored."""
+    result = crawl_offline(ChildrensCommissionerSpider, overlay(tmp_path, DOORS["HTML listings"]), options())
+    archive = f"{WWW}/resource/archive/"
+    assert archive in result.requested
+    assert archive not in {i.url for i in result.items} and "Archive" not in {i.title for i in result.items}
+    assert any(s.startswith("a listing page, not a publication") and s.endswith(archive)
+               for s in result.spider.skipped)
+    assert result.spider.crawler.stats.get_value("sgn/wp_listing_pages_not_stored") == 1
+
+
+@pytest.mark.parametrize("marks", ["", ' class="archive"'])
+def test_a_listing_is_known_by_its_cards_or_its_body_class_not_its_slug(marks):
+    """Decided by the page: a page of several publication cards, or marked archive by WordPress."""
+    from tests.support import fake_response
+    spider = ChildrensCommissionerSpider(options=options())
+    cards = "".join(f'<article><h3><a href="{WWW}/resource/r{n}/">R{n}</a></h3><p>1 May 2020</p></article>'
+                    for n in range(3 if not marks else 1))
+    url = f"{WWW}/resource/some-topic/"
+    html = f"<html><body{marks}><main><h1>Some topic</h1>{cards}</main></body></html>"
+    assert list(spider.parse_detail(fake_response(url, html), {})) == []
+    assert spider.skipped[0].startswith("a listing page, not a publication")
+    one = f"<html><body><main><article><h1>A report</h1><p>1 May 2020</p>{cards[:0]}</article></main></body></html>"
+    assert [i.title for i in spider.parse_detail(fake_response(f"{WWW}/resource/a-report/", one), {})] == ["A report"]
+
+
+def test_a_type_missing_from_the_rest_types_is_read_from_its_feed(tmp_path):
+    """/wp-json/wp/v2/types without `resource`: posts through the API, resources through their feed; the door of
+    each type is recorded and nothing is an error."""
+    types = json.loads((SITE / "www.childrenscommissioner.gov.uk/wp-json/wp/v2/types.json").read_text("utf-8"))
+    types.pop("resource")
+    site = overlay(tmp_path, {f"{WWW}/wp-json/wp/v2/types": {"file": "types.json", "headers": {
+        "Content-Type": "application/json"}}}, {"types.json": json.dumps(types)})
+    result = crawl_offline(ChildrensCommissionerSpider, site, options())
+    assert result.spider.type_doors == {"post": "WordPress REST API", "resource": "WordPress RSS feed"}
+    assert result.spider.door == "WordPress REST API (post); WordPress RSS feed (resource)"
+    assert f"{WWW}/wp-json/wp/v2/resource?per_page=100&page=1" not in result.requested
+    assert result.spider.errors == [] and ADVOCACY in {i.url for i in result.items}
+
+
 def test_a_collection_shut_while_the_api_works_is_recorded(tmp_path):
     shut = {f"{WWW}/wp-json/wp/v2/resource?per_page=100&page=1": {"status": 403}}
     result = crawl_offline(ChildrensCommissionerSpider, overlay(tmp_path, shut), options())

@@ -407,9 +407,14 @@ def test_a_feed_switched_off_into_an_html_page_is_not_an_error(tmp_path):
 
 
 def test_a_wanted_type_the_site_does_not_have_is_recorded(tmp_path):
+    """A type missing from /wp-json/wp/v2/types is read through its feed, else the HTML listings; the door of
+    each type is recorded, and a type no door reaches is an error."""
     result = demo_crawl(post_types=["post", "resource"])
-    assert result.spider.door == REST and len(result.items) == 10
-    assert result.spider.errors == [f"post type 'resource' is not in the site's REST types: {DEMO}/wp-json/wp/v2/types"]
+    assert result.spider.door == f"{REST} (post); HTML listings (resource)" and len(result.items) == 10
+    assert result.spider.type_doors == {"post": REST, "resource": "HTML listings"}
+    assert result.requested[-1] == f"{DEMO}/feed/?post_type=resource"
+    assert result.spider.errors == [f"post type 'resource' is not in the site's REST types, its feed is shut (HTTP "
+                                    f"404) and no HTML listing is configured: {DEMO}/feed/?post_type=resource"]
 
 
 def test_types_behind_a_login_fall_back_to_the_posts_collection(tmp_path):
