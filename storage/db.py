@@ -19,6 +19,32 @@ class StorageError(Exception):
     """The database cannot be opened or written; phrased for the operator."""
 
 
+class DatabaseReplaced(StorageError):
+    """The database file was deleted or replaced while a connection had it open: writes would be lost."""
+
+
+def file_identity(path: str | Path) -> tuple[int, int] | None:
+    """The file's device and inode (None when it does not exist): what a delete or a replace changes."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def ensure_same_file(db: Database) -> None:
+    """Raise DatabaseReplaced when the file ``db`` was opened from is gone or another file now."""
+    opened_as = getattr(db, "_sgn_identity", None)
+    path = getattr(db, "_sgn_path", None)
+    if opened_as is None or path is None:
+        return
+    now = file_identity(path)
+    if now != opened_as:
+        what = "deleted" if now is None else "replaced by another file"
+        raise DatabaseReplaced(f"database {path} was {what} while this process had it open; "
+                               "what this run found cannot be stored there")
+
+
 def open_db(path: str | Path, migrate: bool = True) -> Database:
     """Open (creating if needed) the database in WAL mode and bring its schema up to date."""
     try:
@@ -31,6 +57,9 @@ def open_db(path: str | Path, migrate: bool = True) -> Database:
             db.enable_wal()
         if migrate:
             migrations.apply(db)
+        if str(path) != ":memory:":
+            db._sgn_path = str(path)  # type: ignore[attr-defined]
+            db._sgn_identity = file_identity(path)  # type: ignore[attr-defined]
     except (sqlite3.DatabaseError, OSError) as exc:
         raise StorageError(f"cannot open database {path}: {exc}") from None
     return db
@@ -60,3 +89,14 @@ def opened(path: str | Path) -> Iterator[Database]:
         yield db
     finally:
         db.close()
+
+
+def quick_check(db: Database, limit: int = 5) -> list[str]:
+    """SQLite's ``PRAGMA quick_check``: [] when the database is sound, else up to ``limit`` problems (a
+    corrupt page, a file that is not a database), each one line."""
+    try:
+        rows = [str(r[0]) for r in db.conn.execute(f"PRAGMA quick_check({int(limit)})")]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    return [] if rows == ["ok"] else rows
+

@@ -31,9 +31,16 @@ def start_run(db: Database, source: str, started_at: str, pid: int | None) -> in
     return int(cur.lastrowid or 0)
 
 
-def set_run_pid(db: Database, run_id: int, pid: int) -> None:
+def set_run_pid(db: Database, run_id: int, pid: int, log_path: str | None = None) -> None:
     with db.atomic():
-        db.execute("update runs set pid = ? where id = ?", [pid, run_id])
+        db.execute("update runs set pid = ?, log_path = coalesce(?, log_path) where id = ?", [pid, log_path, run_id])
+
+
+def not_seen(db: Database, source: str, started_at: str) -> int:
+    """Publications of the source stored earlier that a run finished since ``started_at`` did not see."""
+    row = next(db.query("select count(*) as n from publications where source = ? and last_seen_at < ?",
+                        [source, started_at]))
+    return int(row["n"])
 
 
 def update_run(db: Database, run_id: int, **fields: Any) -> None:
@@ -136,7 +143,7 @@ def source_overview(db: Database, new_since: str) -> list[dict[str, Any]]:
     return list(db.query(
         f"""
         select r.source, r.id as run_id, r.status, r.started_at, r.finished_at, r.pages, r.items, r.new,
-               r.errors, r.message,
+               r.errors, r.message, r.log_path,
                (select f.status from runs f where f.source = r.source and f.status in ({_in(FINISHED)})
                 order by f.id desc limit 1) as last_finished_status,
                (select max(s.started_at) from runs s

@@ -45,10 +45,12 @@ def friendly_errors(func: Callable) -> Callable:
     return wrapper
 
 
-def command_config(config_path: str | None, db: str | None) -> Config:
+def command_config(config_path: str | None, db: str | None, log_format: str | None = None) -> Config:
     from pipeline.logs import use_log_format
 
     config = load_config(config_path, db_override=db)
+    if log_format and log_format != config.crawl.log_format:
+        config = config.model_copy(update={"crawl": config.crawl.model_copy(update={"log_format": log_format})})
     use_log_format(config.crawl.log_format)
     return config
 

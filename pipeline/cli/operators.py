@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -18,9 +19,6 @@ from pipeline.cli.common import (
 )
 from pipeline.config import ConfigError
 
-SUMMARY_COLUMNS = ("source", "status", "pages", "items", "new", "updated", "unchanged", "invalid", "errors")
-
-
 
 @click.command(epilog=("\b\nExample (offline, from the recorded site):\n"
         "  safeguarding-news crawl --source csprp_govuk --replay tests/fixtures/csprp_govuk --db demo.db"))
@@ -30,21 +28,48 @@ SUMMARY_COLUMNS = ("source", "status", "pages", "items", "new", "updated", "unch
 @click.option("--replay", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Serve this recorded site instead of the internet (repeatable).")
 @config_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary and errors.")
+@click.option("--verbose", is_flag=True, help="Plain progress lines and the pipeline's own log (no live table).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="Log lines as text or JSON lines (default: crawl.log_format in config.yaml).")
 @friendly_errors
-def crawl(slugs: tuple[str, ...], db: str | None, replay: tuple[str, ...], config_path: str | None) -> None:
-    """Crawl sources once and store what they publish; exit 0 only if every source succeeded."""
-    from pipeline.ops.runner import crawl_sources
+def crawl(slugs: tuple[str, ...], db: str | None, replay: tuple[str, ...], config_path: str | None,
+          quiet: bool, verbose: bool, log_format: str | None) -> None:
+    """Crawl sources once and store what they publish; exit 0 only if every source succeeded.
 
-    config = command_config(config_path, db)
+    On a terminal a live table shows each source's progress; otherwise one line per event. Each crawl's
+    full Scrapy log goes to its own file (logs/ beside the database; `status` shows where).
+    """
+    config = command_config(config_path, db, log_format)
     sources = [config.source(s) for s in slugs] if slugs else config.enabled_sources()
     if not sources:
         raise ConfigError("no enabled source to crawl")
-    runs = crawl_sources(config, sources, config.database, replay=list(replay))
-    click.echo(text_table(runs, SUMMARY_COLUMNS))
+    sys.exit(run_crawl(config, sources, list(replay), quiet=quiet, verbose=verbose))
+
+
+def run_crawl(config: Any, sources: list[Any], replay: list[str], *, quiet: bool = False,
+              verbose: bool = False) -> int:
+    """Crawl with the display chosen for this terminal, print the summary; the exit status."""
+    import logging
+
+    from pipeline.cli.progress import LEGEND, SUMMARY_COLUMNS, LiveDisplay, display, summary_rows
+    from pipeline.ops.runner import crawl_sources
+
+    shown = display(quiet, verbose, config.crawl.log_format)
+    if isinstance(shown, LiveDisplay) or quiet:  # INFO lines are in the table; warnings still show
+        logging.getLogger("pipeline").setLevel(logging.WARNING)
+    try:
+        runs = crawl_sources(config, sources, config.database, replay=replay, progress=shown)
+    finally:
+        if shown:
+            shown.stop()
+    click.echo(text_table(summary_rows(runs), SUMMARY_COLUMNS))
+    if not quiet:
+        click.echo(LEGEND)
     for run in runs:
         if run["status"] != "ok" and run["message"]:
             click.echo(f"{run['source']}: {run['message']}", err=True)
-    sys.exit(0 if all(r["status"] == "ok" for r in runs) else EXIT_FAILURE)
+    return 0 if all(r["status"] == "ok" for r in runs) else EXIT_FAILURE
 
 
 @click.command(epilog=("\b\nExamples:\n"
@@ -82,6 +107,8 @@ def _status_text(entries: list[dict]) -> str:
     lines = [text_table(rows, STATUS_COLUMNS)]
     for entry in entries:
         lines += [f"{entry['source']}: {problem}" for problem in entry["problems"]]
+        if entry.get("log_path"):
+            lines.append(f"{entry['source']}: log of run {entry['run_id']}: {entry['log_path']}")
         lines += [f"  {a['kind']} (since {a['raised_at']}, run {a['run_id']}): {a['message']}"
                   for a in entry["alerts"]]
     return "\n".join(lines)

@@ -7,16 +7,30 @@ creates the run row and passes its id, this process fills it in and closes it.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import fcntl
 import logging
+import os
+import signal
 import sys
-from typing import Any
+import threading
+from pathlib import Path
+from typing import IO, Any
 
 from pipeline.clock import system_clock
-from pipeline.config import Config, Source, load_config
+from pipeline.config import Config, ConfigError, Source, load_config
 from pipeline.crawl.recording import with_recording
 from pipeline.crawl.registry import spider_for
-from pipeline.items.dates import parse_iso
+from pipeline.items.dates import iso, parse_iso
 from pipeline.logs import use_log_format
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+EXIT_DATABASE_REPLACED = 3
+EXIT_LOCKED = 4
+# After SIGTERM, Scrapy stops gracefully; a spider stuck in its own code never lets it: the run is closed
+# as interrupted and the process ends this many seconds later, whatever it is doing.
+TERM_GRACE_SECONDS = 5.0
 
 
 def scrapy_settings(config: Config, source: Source, db_path: str, run_id: int,
@@ -104,6 +118,76 @@ def incremental_state(config: Config, source: Source, db_path: str) -> tuple[boo
         database.close()
 
 
+def die_with_parent(parent_pid: int) -> None:
+    """Linux: the kernel sends SIGTERM when the parent dies (even by SIGKILL), which ends this crawl as
+    ``interrupted``; a parent already gone before this call ends it at once."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def source_lock(db_path: str, slug: str) -> IO[str] | None:
+    """An exclusive lock on ``<database>.<source>.crawl.lock`` held for the life of this process (the
+    kernel releases it when the process ends, however): None when another crawl of the source holds it."""
+    path = Path(f"{Path(db_path).resolve()}.{slug}.crawl.lock")
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held until the process ends)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        log_holder = holder or "pid unknown"
+        logging.getLogger(__name__).error("another crawl of %s is running (%s)", slug, log_holder)
+        return None
+    handle.truncate(0)
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def close_run(db_path: str, run_id: int, status: str, message: str) -> None:
+    """Close the run from outside Scrapy (a config error, a lock, a stuck crawl), if it is still open."""
+    from storage import runs
+    from storage.db import open_db
+
+    database = open_db(db_path)
+    try:
+        runs.close_open_run(database, run_id, status, message, iso(system_clock()))
+    finally:
+        database.close()
+
+
+def _arm_term_watchdog(db_path: str, run_id: int) -> None:
+    """Chain onto Scrapy's SIGTERM/SIGINT handlers: after TERM_GRACE_SECONDS the run is closed as
+    interrupted and the process exits, even when the reactor never gets control back."""
+    fired = threading.Event()
+
+    def watchdog(signum: int) -> None:
+        if fired.wait(TERM_GRACE_SECONDS):
+            return
+        with contextlib.suppress(Exception):
+            close_run(db_path, run_id, "interrupted", f"stopped by {signal.Signals(signum).name}; the crawl "
+                      f"did not stop within {TERM_GRACE_SECONDS:g} s and was ended")
+        os._exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            threading.Thread(target=watchdog, args=(signum,), daemon=True).start()
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(sig, handler)
+    _finished.append(fired)
+
+
+_finished: list[threading.Event] = []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.crawl.process")
     parser.add_argument("--config", required=True)
@@ -113,24 +197,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replay-address")
     parser.add_argument("--record-dir", help="save every response here as a recorded site (the record command)")
     parser.add_argument("--record-limit", type=int, help="with --record-dir: stop after this many pages")
+    parser.add_argument("--parent-pid", type=int, help="end with this process (Linux PR_SET_PDEATHSIG)")
     args = parser.parse_args(argv)
+    if args.parent_pid:
+        die_with_parent(args.parent_pid)
 
-    config = load_config(args.config, db_override=args.db)
-    source = config.source(args.source)
+    from storage.db import file_identity
+
+    try:
+        config = load_config(args.config, db_override=args.db)
+        source = config.source(args.source)
+    except ConfigError as exc:  # the one line is the run's message (and the alert's text)
+        print(f"error: {exc}", file=sys.stderr)
+        close_run(args.db, args.run_id, "failed", str(exc))
+        return 2
+    lock = source_lock(args.db, source.slug)
+    if lock is None:
+        close_run(args.db, args.run_id, "failed", f"another crawl of {source.slug} is running; this one did not start")
+        return EXIT_LOCKED
+    identity = file_identity(args.db)
     full_walk, known = incremental_state(config, source, args.db)
 
     from scrapy.crawler import CrawlerProcess
 
     use_log_format(config.crawl.log_format, config.crawl.log_level)  # JSON lines, if configured
-    process = CrawlerProcess(
-        with_recording(scrapy_settings(config, source, args.db, args.run_id, args.replay_address, full_walk),
-                       args.record_dir, args.record_limit),
-        install_root_handler=True,
-    )
+    settings = with_recording(scrapy_settings(config, source, args.db, args.run_id, args.replay_address, full_walk),
+                              args.record_dir, args.record_limit)
+    settings["LOG_INSTALL_ROOT_HANDLER"] = True
+    process = CrawlerProcess(settings)
     process.crawl(spider_for(source), options=dict(source.options), allowed_domains=list(source.allowed_domains),
                   known=known, full_walk=full_walk)
+    from twisted.internet import reactor  # the one CrawlerProcess installed
+
+    # after Scrapy's own handlers, which it installs once the reactor has started
+    reactor.callWhenRunning(reactor.callLater, 0, _arm_term_watchdog, args.db, args.run_id)
     process.start()
+    for event in _finished:
+        event.set()
     logging.shutdown()
+    if file_identity(args.db) != identity:
+        print(f"error: database {args.db} was deleted or replaced during the crawl: this run's results are "
+              "lost", file=sys.stderr)
+        return EXIT_DATABASE_REPLACED
+    lock.close()
     return 0
 
 

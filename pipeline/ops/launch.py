@@ -39,7 +39,8 @@ def launch_crawl(config_path: str | Path, source: str, db_path: str | Path, run_
                  ) -> subprocess.Popen[bytes]:
     """Start one crawl of ``source`` writing to run ``run_id``; OSError when it cannot start.
 
-    Its own session: a Ctrl-C in the terminal reaches the parent, which stops crawls gracefully."""
-    cmd = crawl_command(config_path, source, db_path, run_id, replay_address=replay_address, extra=extra,
-                        python_args=python_args)
+    Its own session: a Ctrl-C in the terminal reaches the parent, which stops crawls gracefully. It dies
+    with this process (``--parent-pid``: Linux ``PR_SET_PDEATHSIG``), even when this one is killed."""
+    cmd = crawl_command(config_path, source, db_path, run_id, replay_address=replay_address,
+                        extra=[*extra, "--parent-pid", str(os.getpid())], python_args=python_args)
     return subprocess.Popen(cmd, env=crawl_env(), stdout=stdout, stderr=stderr, cwd=cwd, start_new_session=True)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +22,43 @@ from pipeline.items.dates import iso
 from pipeline.ops.launch import launch_crawl
 from pipeline.replay import ReplayServer
 from storage import runs
-from storage.db import open_db
+from storage.db import StorageError, ensure_same_file, open_db
 
 log = logging.getLogger(__name__)
 AfterRunStep = Callable[[Config, Database, list[int], Clock], None]
+Progress = Callable[[list[dict[str, Any]]], None]  # the runs rows of this crawl, as they are now
+PROGRESS_SECONDS = 0.5  # how often the runs rows are read for a live display
+DNS_TIMEOUT_SECONDS = 3.0
+EXIT_MESSAGES = {3: "the database was deleted or replaced during the crawl: its results are lost",
+                 4: "another crawl of this source is running"}
+DEMO_HINT = "no network? `safeguarding-news demo` crawls recorded sites offline"
+
+
+def unresolved_hosts(sources: list[Source], timeout: float = DNS_TIMEOUT_SECONDS) -> dict[str, str]:
+    """Per source whose site does not resolve (DNS) within ``timeout`` seconds: the host. All lookups run
+    at once, so that a machine without network knows within seconds instead of retrying for minutes."""
+    hosts = {s.slug: s.allowed_domains[0] for s in sources}
+    answers: dict[str, bool] = {}
+
+    def look_up(host: str) -> None:
+        try:
+            socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+            answers[host] = True
+        except (OSError, UnicodeError):
+            answers[host] = False
+
+    threads = [threading.Thread(target=look_up, args=(h,), daemon=True) for h in set(hosts.values())]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return {slug: host for slug, host in hosts.items() if not answers.get(host, False)}
+
+
+def log_path_for(db_path: str, run_id: int, slug: str) -> Path:
+    """Where a crawl process writes its Scrapy log: ``logs/`` beside the database."""
+    return Path(db_path).resolve().parent / "logs" / f"run-{run_id}-{slug}.log"
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -54,21 +90,58 @@ def crawl_sources(
     replay: list[str] | None = None,
     clock: Clock = system_clock,
     parallel: int = 2,
+    progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
-    """Crawl each source in its own process (up to ``parallel`` at once) and return their run rows."""
-    db = open_db(db_path)
-    closed = runs.close_dead_runs(db, iso(clock()), pid_alive)
-    if closed:
-        log.warning("closed %d run(s) left open by a dead crawl as interrupted: %s", len(closed), closed)
-    folders: list[str | Path] = [*(replay or [])]
-    server = ReplayServer(folders).start() if folders else None
+    """Crawl each source in its own process (up to ``parallel`` at once) and return their run rows.
+
+    ``progress`` is called every PROGRESS_SECONDS with the runs rows, which each crawl process updates as
+    it stores batches: the database is the channel, so that a display needs no pipe and shows what is
+    really stored. Raises DatabaseReplaced when the database file changed under the crawl."""
+    db = _open_for_runs(db_path)
     try:
-        run_ids = _run_children(config, sources, db, db_path, server, clock, parallel)
+        closed = runs.close_dead_runs(db, iso(clock()), pid_alive)
+        if closed:
+            log.warning("closed %d run(s) left open by a dead crawl as interrupted: %s", len(closed), closed)
+        folders: list[str | Path] = [*(replay or [])]
+        offline = {} if folders else unresolved_hosts(sources)
+        run_ids = [_fail_unresolved(db, source, offline[source.slug], clock) for source in sources
+                   if source.slug in offline]
+        if offline and len(offline) == len(sources):
+            log.error("no site resolves (DNS): is this machine offline? %s", DEMO_HINT)
+        server = ReplayServer(folders).start() if folders else None
+        try:
+            run_ids += _run_children(config, [s for s in sources if s.slug not in offline], db, db_path, server,
+                                     clock, parallel, progress)
+        finally:
+            if server:
+                server.stop()
+        ensure_same_file(db)
+        after_runs(config, db, run_ids, clock)
+        found = [run for run_id in run_ids if (run := runs.get_run(db, run_id))]
+        for run in found:
+            run["not_seen"] = runs.not_seen(db, run["source"], run["started_at"]) if run["status"] in (
+                "ok", "partial") else None
+        return found
     finally:
-        if server:
-            server.stop()
-    after_runs(config, db, run_ids, clock)
-    return [run for run_id in run_ids if (run := runs.get_run(db, run_id))]
+        db.close()  # the scheduler calls this for ever: a connection left open is three file handles
+
+
+def _open_for_runs(db_path: str) -> Database:
+    try:
+        return open_db(db_path)
+    except StorageError as exc:
+        if "locked" in str(exc):
+            raise StorageError(f"{exc}: another program has held a write lock on it for more than 60 s; "
+                               "no crawl was started and no run could be recorded") from None
+        raise
+
+
+def _fail_unresolved(db: Database, source: Source, host: str, clock: Clock) -> int:
+    run_id = runs.start_run(db, source.slug, iso(clock()), pid=None)
+    message = f"no network: {host} does not resolve (DNS); {DEMO_HINT}"
+    runs.close_open_run(db, run_id, "failed", message, iso(clock()))
+    log.error("%s: %s", source.slug, message)
+    return run_id
 
 
 def after_runs(config: Config, db: Database, run_ids: list[int], clock: Clock) -> None:
@@ -86,12 +159,12 @@ def after_runs(config: Config, db: Database, run_ids: list[int], clock: Clock) -
 
 
 def _run_children(config: Config, sources: list[Source], db: Database, db_path: str, server: ReplayServer | None,
-                  clock: Clock, parallel: int) -> list[int]:
+                  clock: Clock, parallel: int, progress: Progress | None = None) -> list[int]:
     pending = list(sources)
     running: list[_Child] = []
     run_ids: list[int] = []
     try:
-        _supervise(config, pending, running, run_ids, db, db_path, server, clock, parallel)
+        _supervise(config, pending, running, run_ids, db, db_path, server, clock, parallel, progress)
     except KeyboardInterrupt:
         _stop_all(config, running, db, clock)
         raise
@@ -99,8 +172,13 @@ def _run_children(config: Config, sources: list[Source], db: Database, db_path: 
 
 
 def _supervise(config: Config, pending: list[Source], running: list[_Child], run_ids: list[int], db: Database,
-               db_path: str, server: ReplayServer | None, clock: Clock, parallel: int) -> None:
+               db_path: str, server: ReplayServer | None, clock: Clock, parallel: int,
+               progress: Progress | None = None) -> None:
+    shown = 0.0
     while pending or running:
+        if progress and time.monotonic() - shown >= PROGRESS_SECONDS:
+            shown = time.monotonic()
+            _report(progress, db, run_ids)
         while pending and len(running) < max(1, parallel):
             run_id, child = _spawn(config, pending.pop(0), db, db_path, server, clock)
             run_ids.append(run_id)
@@ -117,6 +195,16 @@ def _supervise(config: Config, pending: list[Source], running: list[_Child], run
             elif child.terminated_at and time.monotonic() > child.terminated_at + config.crawl.kill_grace_seconds:
                 child.proc.kill()
         time.sleep(0.05)
+    if progress:
+        _report(progress, db, run_ids)
+
+
+def _report(progress: Progress, db: Database, run_ids: list[int]) -> None:
+    try:
+        rows = [run for run_id in run_ids if (run := runs.get_run(db, run_id))]
+    except sqlite3.OperationalError:  # busy for a moment: the next poll shows it
+        return
+    progress(rows)
 
 
 def _stop_all(config: Config, running: list[_Child], db: Database, clock: Clock) -> None:
@@ -136,22 +224,30 @@ def _stop_all(config: Config, running: list[_Child], db: Database, clock: Clock)
 
 def _spawn(config: Config, source: Source, db: Database, db_path: str, server: ReplayServer | None,
            clock: Clock) -> tuple[int, _Child | None]:
-    run_id = runs.start_run(db, source.slug, iso(clock()), pid=os.getpid())  # alive until the child's is set
     try:
-        proc = launch_crawl(config.path, source.slug, db_path, run_id,
-                            replay_address=server.address if server else None)
+        run_id = runs.start_run(db, source.slug, iso(clock()), pid=os.getpid())  # alive until the child's is set
+    except sqlite3.OperationalError as exc:
+        raise StorageError(f"cannot record a run of {source.slug} in {db_path} ({exc}): another program has "
+                           "held a write lock on the database for more than 60 s; nothing was crawled") from None
+    log_path = log_path_for(db_path, run_id, source.slug)
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log_file:  # the child keeps its own copy of the handle
+            proc = launch_crawl(config.path, source.slug, db_path, run_id,
+                                replay_address=server.address if server else None,
+                                stdout=log_file, stderr=subprocess.STDOUT)
     except OSError as exc:
         log.error("%s: cannot start the crawl process: %s", source.slug, exc)
         runs.close_open_run(db, run_id, "failed", f"cannot start the crawl process: {exc}", iso(clock()))
         return run_id, None
-    runs.set_run_pid(db, run_id, proc.pid)
-    log.info("crawling %s (run %d, pid %d)", source.slug, run_id, proc.pid)
+    runs.set_run_pid(db, run_id, proc.pid, str(log_path))
+    log.info("crawling %s (run %d, pid %d, log %s)", source.slug, run_id, proc.pid, log_path)
     return run_id, _Child(source, run_id, proc, time.monotonic() + config.crawl.timeout_seconds)
 
 
 def _reap(child: _Child, db: Database, clock: Clock) -> None:
     code = child.proc.returncode
-    reason = child.notes or [f"crawl process exited with status {code}" if code else
+    reason = child.notes or [EXIT_MESSAGES.get(code, f"crawl process exited with status {code}") if code else
                              "crawl process ended without closing its run"]
     if child.notes:  # timed out: whatever the child wrote stays, but the run did not finish
         runs.update_run(db, child.run_id, status="failed", finished_at=iso(clock()))

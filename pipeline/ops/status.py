@@ -7,6 +7,7 @@ crawl time limit and ``health.overdue_grace_hours``.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from pipeline.config import Config
 from pipeline.items.dates import iso, parse_iso
 from pipeline.schedules import last_due
 from storage import runs
+from storage.db import quick_check
 
 NEW_WINDOW = timedelta(days=7)
 ALERT_FIELDS = ("id", "kind", "message", "raised_at", "run_id")
@@ -36,8 +38,22 @@ def age_text(seconds: int | None) -> str:
 
 
 def source_status(config: Config, db: Database, now: datetime) -> list[dict[str, Any]]:
-    """One entry per source with runs (by slug), then each enabled source that never ran."""
-    return status_entries(config, runs.status_snapshot(db, iso(now - NEW_WINDOW)), now)
+    """One entry per source with runs (by slug), then each enabled source that never ran. A database that
+    fails SQLite's quick_check makes every source unhealthy, saying why (corruption is never silent)."""
+    damage = quick_check(db)
+    try:
+        snapshot = runs.status_snapshot(db, iso(now - NEW_WINDOW))
+    except sqlite3.DatabaseError as exc:
+        if not damage:
+            raise
+        damage.append(f"cannot read runs: {exc}")
+        snapshot = runs.StatusSnapshot(overview=[], open_alerts=[], first_runs={}, first_run_any=None)
+    entries = status_entries(config, snapshot, now)
+    for entry in entries:
+        entry["problems"] = [f"database unhealthy (quick_check): {'; '.join(damage)}", *entry["problems"]] \
+            if damage else entry["problems"]
+        entry["healthy"] = entry["healthy"] and not damage
+    return entries
 
 
 def status_entries(config: Config, snapshot: runs.StatusSnapshot, now: datetime) -> list[dict[str, Any]]:
@@ -77,6 +93,7 @@ def _entry(config: Config, slug: str, row: dict[str, Any] | None, open_alerts: l
         "schedule": str(source.schedule) if source else "", "overdue": overdue,
         "items": row.get("items"), "new": row.get("new"), "errors": row.get("errors"),
         "new_7d": row.get("new_7d", 0), "stored": row.get("stored", 0), "message": row.get("message"),
+        "log_path": row.get("log_path"),
         "open_alerts": len(open_alerts), "alerts": open_alerts, "healthy": not problems, "problems": problems,
     }
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -157,7 +158,9 @@ def test_json_lines_logs(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     records = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
     assert {"time", "level", "logger", "message"} <= set(records[0])
-    assert any(r["logger"].startswith("scrapy") for r in records), "the crawl process logs JSON too"
+    [log_path] = [r["log_path"] for r in query(db, "select log_path from runs")]
+    crawl_records = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
+    assert any(r["logger"].startswith("scrapy") for r in crawl_records), "the crawl process logs JSON too"
     [summary] = [r for r in records if "run" in r]
     assert summary["message"].startswith(f"run 1 {SLUG} ok in ")
     assert (summary["run"]["status"], summary["run"]["items"], summary["run"]["new"]) == ("ok", 22, 22)

@@ -17,7 +17,8 @@ def test_a_crawl_process_that_cannot_start_is_a_failed_run(tmp_path, monkeypatch
 
     monkeypatch.setattr(launch.subprocess, "Popen", no_process)
     config = load_config(CONFIG)
-    runs = runner.crawl_sources(config, [config.source("csprp_govuk")], str(tmp_path / "x.db"))
+    runs = runner.crawl_sources(config, [config.source("csprp_govuk")], str(tmp_path / "x.db"),
+                                replay=[str(FIXTURES / "csprp_govuk")])
     assert [(r["status"], r["message"]) for r in runs] == [
         ("failed", "cannot start the crawl process: no such interpreter")]
 
