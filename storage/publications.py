@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -81,7 +82,8 @@ def deferred_indexing(db: Database) -> Iterator[None]:
     ``insert ... select`` at the end instead of one trigger call each (the triggers skip rows above
     ``fts_deferred.after_rowid``, migration m010); about twice as fast as the triggers, and the same
     index. Nested use is a no-op."""
-    if next(iter(db.execute("select after_rowid from fts_deferred").fetchone() or [None])) is not None:
+    state = db.execute("select after_rowid from fts_deferred").fetchone()
+    if state is not None and state[0] is not None:
         yield
         return
     after = db.execute("select coalesce(max(rowid), 0) from publications").fetchone()[0]
@@ -97,49 +99,78 @@ def _store(db: Database, pubs: list[Publication], now: str, result: BatchResult)
     by_url: dict[tuple[str, str], dict[str, Any]] = {}
     for i in range(0, len(pubs), CHUNK):
         part = pubs[i : i + CHUNK]
-        for r in db.query(f"select * from publications where id in ({marks(part)})", [p.id for p in part]):
-            existing[r["id"]] = r
+        existing.update((r["id"], r) for r in db.query(
+            f"select * from publications where id in ({marks(part)})", [p.id for p in part]))
         # The same publication reached through another door (a feed's link instead of the API's id) keeps
         # the row it already has: matched by source and canonical URL.
-        for r in db.query(f"select * from publications where url in ({marks(part)})", [p.url for p in part]):
-            by_url[(r["source"], r["url"])] = r
-    new_rows: list[dict[str, Any]] = []
+        by_url.update(((r["source"], r["url"]), r) for r in db.query(
+            f"select * from publications where url in ({marks(part)})", [p.url for p in part]))
+    new_rows: list[dict[str, Any]] = []  # written together, with one statement
+    pending: set[str] = set()
     seen: list[tuple[str, str]] = []
     for pub in pubs:
         old = existing.get(pub.id) or by_url.get((pub.source, pub.url))
-        if old is None and any(r["id"] == pub.id or (r["source"], r["url"]) == (pub.source, pub.url)
-                               for r in new_rows[-1:]):
-            old = None  # (the scan below handles repeats within the batch)
+        if old is not None and old["id"] in pending:  # met twice in one batch: write the first one now
+            _insert(db, new_rows)
+            new_rows, pending = [], set()
         row = _row(pub)
         if old is None:
             row.update(first_seen_at=now, last_seen_at=now, version=1)
             new_rows.append(row)
+            pending.add(row["id"])
             result.new += 1
-        elif old["content_hash"] == pub.content_hash and not old.get("_pending"):
+        elif old["content_hash"] == pub.content_hash:
             row["id"] = old["id"]
             seen.append((now, old["id"]))
             result.unchanged += 1
         else:
-            if old.get("_pending"):  # first stored in this batch, not yet written: write it now
-                _insert(db, new_rows)
-                new_rows = []
             row = _store_one(db, pub, old, now, result)
-        existing[row["id"]] = by_url[(pub.source, pub.url)] = {**(old or {}), **row, "_pending": old is None}
+        existing[row["id"]] = by_url[(pub.source, pub.url)] = {**(old or {}), **row}
     _insert(db, new_rows)
     if seen:
         db.conn.executemany("update publications set last_seen_at = ? where id = ?", seen)
 
 
 def _insert(db: Database, rows: list[dict[str, Any]]) -> None:
-    for row in rows:
-        row.pop("_pending", None)
-    for i in range(0, len(rows), 1000):
-        part = rows[i : i + 1000]
-        cols = list(part[0])
+    if rows:
+        cols = list(rows[0])
         db.conn.executemany(f"insert into publications ({', '.join(f'[{c}]' for c in cols)}) "
-                            f"values ({', '.join('?' * len(cols))})", [[r[c] for c in cols] for r in part])
-    for existing in rows:
-        existing["_pending"] = False
+                            f"values ({', '.join('?' * len(cols))})", [[r[c] for c in cols] for r in rows])
+
+
+def shrunk(old: str | None, new: str | None) -> bool:
+    """Whether a new body is empty where the stored one is not, or (for a stored body of at least
+    ``SHRUNK_MIN_CHARS``) under ``SHRUNK_SHARE`` of its length: a 0-byte or truncated answer, not an edit."""
+    old, new = (old or "").strip(), (new or "").strip()
+    if not old:
+        return False
+    if not new:
+        return True
+    return len(old) >= SHRUNK_MIN_CHARS and len(new) < SHRUNK_SHARE * len(old)
+
+
+def _store_one(db: Database, pub: Publication, old: dict[str, Any], now: str,
+               result: BatchResult) -> dict[str, Any]:
+    """A stored publication whose content hash changed: archive the old version, write the new one. An
+    empty or much-shrunken body never replaces the stored one (``BatchResult.kept_body``); when the body
+    was the only change, nothing is written but ``last_seen_at``."""
+    row = _row(pub)
+    row["id"] = old["id"]
+    if shrunk(old.get("body_text"), row.get("body_text")):
+        result.kept_body.append(pub.url)
+        row["body_text"] = old.get("body_text")
+        if all((old.get(f) or None) == (row.get(f) or None) for f in TRACKED_FIELDS):
+            db.execute("update publications set last_seen_at = ? where id = ?", [now, row["id"]])
+            result.unchanged += 1
+            row["content_hash"] = old["content_hash"]
+            return row
+    _archive_version(db, old, row, now)
+    row.update(last_seen_at=now, version=old["version"] + 1)
+    changes = {k: v for k, v in row.items() if k != "id"}
+    sets = ", ".join(f"[{k}] = ?" for k in changes)
+    db.execute(f"update publications set {sets} where id = ?", [*changes.values(), row["id"]])
+    result.updated += 1
+    return row
 
 
 def _archive_version(db: Database, old: dict[str, Any], new: dict[str, Any], now: str) -> None:

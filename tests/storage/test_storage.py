@@ -74,22 +74,19 @@ def test_full_text_index_stays_in_step(db):
     assert [r["id"] for r in db.query(search, ["exploitation"])] == ["s:https://example.org/1"]
 
 
-def test_a_failed_batch_writes_nothing(db, monkeypatch):
-    from storage import publications
-
-    calls = {"n": 0}
-    real_insert = publications.insert_row
-
-    def failing_insert(database, table, row):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise sqlite3.OperationalError("disk I/O error")
-        return real_insert(database, table, row)
-
-    monkeypatch.setattr(publications, "insert_row", failing_insert)
-    with pytest.raises(sqlite3.OperationalError):
+def test_a_failed_batch_writes_nothing(db):
+    # the second row's insert fails inside SQLite (a temporary trigger raises, as a full disk would)
+    db.execute("create temp trigger fail_second before insert on publications when new.url like '%/2' "
+                "begin select raise(abort, 'disk I/O error'); end")
+    with pytest.raises(sqlite3.DatabaseError, match="disk I/O error"):
         store_batch(db, [pub(1), pub(2)], "2025-01-01T00:00:00Z")
     assert db["publications"].count == 0
+    assert db.execute("select count(*) from publications_fts").fetchone()[0] == 0
+    assert db.execute("select after_rowid from fts_deferred").fetchone()[0] is None, "indexing no longer deferred"
+    db.execute("drop trigger fail_second")
+    store_batch(db, [pub(1), pub(2)], "2025-01-01T00:00:00Z")
+    assert db.execute("select count(*) from publications_fts where publications_fts match 'neglect'"
+                      ).fetchone()[0] == 2
 
 
 def test_old_database_upgrades_in_place(tmp_path):
@@ -149,3 +146,31 @@ def test_touching_a_publication_does_not_rewrite_its_text_index(db):
     store_batch(db, [pub(1, title="Renamed")], "2025-01-02T00:00:00Z")
     hits = list(db.query("select rowid from publications_fts where publications_fts match 'renamed'"))
     assert len(hits) == 1
+
+
+def _fts_consistent(db):
+    db.execute("insert into publications_fts (publications_fts, rank) values ('integrity-check', 1)")
+    return db.execute("select count(*) from publications_fts").fetchone()[0]
+
+
+def test_deferred_indexing_gives_the_index_the_triggers_would(db, tmp_path):
+    from storage.publications import store_many
+
+    now = "2025-01-01T00:00:00Z"
+    store_batch(db, [pub(1), pub(2)], now)
+    # a batch with new rows, an unchanged one, a changed one, and one publication met twice (new, then changed)
+    batch = [pub(3), pub(1), pub(2, body_html="<p>Now about exploitation</p>"), pub(4),
+             pub(4, body_html="<p>Exploitation and neglect</p>")]
+    result = store_batch(db, batch, "2025-01-02T00:00:00Z")
+    assert (result.new, result.unchanged, result.updated) == (2, 1, 2)
+    assert _fts_consistent(db) == 4
+    many = store_many(db, (pub(n) for n in range(5, 2505)), now, chunk=700)
+    assert many.new == 2500 and _fts_consistent(db) == 2504
+    # a writer that is not storage (an analyst's insert) is still indexed by the trigger
+    db.execute("insert into publications (id, source, url, title, first_seen_at, last_seen_at, content_hash) "
+               "values ('x:1', 'x', 'https://example.org/x', 'Hand-written neglect note', ?, ?, 'h')", [now, now])
+    assert _fts_consistent(db) == 2505
+    hits = db.execute("select count(*) from publications_fts where publications_fts match 'exploitation'")
+    assert hits.fetchone()[0] == 2
+    db.execute("delete from publications where id = 'x:1'")
+    assert _fts_consistent(db) == 2504
