@@ -107,6 +107,23 @@ class SourceSpider(scrapy.Spider):
         if stats is not None:
             stats.inc_value(f"sgn/{key}", n)
 
+    def reached(self, date: str) -> None:
+        """Note a publication date seen (a card or a page): the run says how far back it reached, as the
+        ``sgn/reached_back_to`` stat (the oldest date, ISO at its precision)."""
+        parsed = parse_date(date) if date else None
+        stats = getattr(getattr(self, "crawler", None), "stats", None)
+        if parsed is None:
+            return
+        oldest = getattr(self, "_reached", None)
+        if oldest is None or parsed.iso < oldest:
+            self._reached = parsed.iso
+            if stats is not None:
+                stats.set_value("sgn/reached_back_to", parsed.iso)
+
+    @property
+    def reached_back_to(self) -> str:
+        return getattr(self, "_reached", None) or ""
+
     def expected_status(self, response: Response) -> None:
         """A status the spider asked for and handles (a 404 from probing a feed or a sitemap that the
         site does not have): not counted among the run's HTTP failures."""

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import lxml.etree
 from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.selector import Selector
@@ -33,6 +34,7 @@ ARTICLE = re.compile(r"^https?://(?:www\.)?iwf\.org\.uk(/news-media/(news|blogs)
 MONTHS = "|".join(MONTH_NAMES)
 CARD_DATE = re.compile(rf"\b(\d{{1,2}} (?:{MONTHS}) \d{{4}})\b[\s|·]*([^|]*)")  # "9 March 2026 Blog"
 PUBLISHED = re.compile(r"Published:?\s+(?:[A-Z][a-z]{2,8},?\s+)?\d{1,2}\s+[A-Z][a-z]{2,8}\s+\d{4}")
+MANY = "\n"  # an element holding links to more than one article (never an article path)
 TYPES = {"news": "news", "blog": "blog", "blogs": "blog", "press release": "press_release",
          "press releases": "press_release"}
 RESEARCH = re.compile(r"^https://(?:www\.)?iwf\.org\.uk/about-us/why-we-exist/our-research/[a-z0-9-]+/?$")
@@ -41,6 +43,14 @@ TAG_LABEL = ".//*[re:test(normalize-space(text()), '^(tags|topics|tagged( with)?
 NOT_TEXT = " | ".join(f".//{t}" for t in ("h1", "nav", "header", "footer", "aside", "form", "figure", "picture",
                                             "img", "video", "audio")) \
     + " | .//*[@role='navigation' or @role='banner' or @role='contentinfo' or @role='complementary']"
+
+
+TEXTS = lxml.etree.XPath(".//text()")  # compiled once: a listing may have 10,000 cards
+
+
+def _text(element: Any) -> str:
+    """All text under an lxml element, whitespace folded."""
+    return " ".join(" ".join(TEXTS(element)).split())
 
 
 class IwfSpider(SourceSpider):
@@ -102,11 +112,15 @@ class IwfSpider(SourceSpider):
             return
         self.use_door("feed /news-media/feed/")
         yield from filter(None, (self.article(url, card) for url, card in cards.items()))
+        if self.full_walk:  # the feed holds the latest only: a full walk reads the listings to their end
+            self.use_door("feed /news-media/feed/, then listings /news-media/news/ and /news-media/blogs/")
+            yield from (self.listing(section, 1) for section in SECTIONS)
 
     def parse_listing(self, response: Response, section: str, page: int, after_failure: bool) -> Iterator[Request]:
         new = fetched = 0
         cards = list(self._cards(response))
         for url, card in cards:
+            self.reached(card.get("date", ""))
             path = ARTICLE.match(url).group(1).lower()
             if path.startswith(f"/news-media/{section}/") and path not in self.listed[section]:
                 self.listed[section].add(path)
@@ -121,7 +135,8 @@ class IwfSpider(SourceSpider):
         elif page == 1:
             self.record_error(response.url, "listing shows no article link (has the markup changed?)")
         else:
-            self.logger.info("%s listing: page %d brings nothing new; done", section, page)
+            self.logger.info("%s listing: page %d brings nothing new; done, reached back to %s", section, page,
+                             self.reached_back_to or "no dated card")
 
     def listing_failed(self, failure: Failure) -> Iterator[Request]:
         self.on_request_error(failure)
@@ -130,25 +145,45 @@ class IwfSpider(SourceSpider):
             yield self.listing(kw["section"], kw["page"] + 1, after_failure=True)
 
     def _cards(self, response: Response) -> Iterator[tuple[str, dict[str, str]]]:
-        for link in response.xpath("//a[@href]") if isinstance(response, TextResponse) else []:
-            url = response.urljoin(link.attrib["href"])
-            if ARTICLE.match(url):
-                yield url, self._card(response, link, url)
+        """Every article link with its card. Linear in the page: one upward pass marks each element with the
+        one article it holds (or MANY), so that finding a link's card never rescans the page (a listing of
+        10,000 cards parses in well under a second)."""
+        if not isinstance(response, TextResponse):
+            return
+        joined: dict[str, str] = {}
+        links = [(link, url) for link in response.selector.root.iter("a") if (href := link.get("href")) is not None
+                 and ARTICLE.match(url := joined.get(href) or joined.setdefault(href, response.urljoin(href)))]
+        holds: dict[Any, str] = {}  # lxml element → the one article path under it, or MANY
+        for link, url in links:
+            own = ARTICLE.match(url).group(1).lower()
+            node = link
+            while node is not None:
+                seen = holds.get(node)
+                if seen in (own, MANY):
+                    break  # its ancestors were marked when it was
+                holds[node] = own if seen is None else MANY
+                node = node.getparent()
+        cards: dict[Any, dict[str, str]] = {}  # block → its card, shared by the card's links (image, title)
+        for link, url in links:
+            yield url, self._card(link, holds, cards)
 
-    def _card(self, response: Response, link: Selector, url: str) -> dict[str, str]:
-        """The nearest block around the link that shows a date and links to no other article."""
-        own = ARTICLE.match(url).group(1).lower()
-        for block in reversed(link.xpath("ancestor-or-self::*")):
-            others = {m.group(1).lower() for h in block.xpath(".//a/@href").getall()
-                      if (m := ARTICLE.match(response.urljoin(h)))}
-            if others - {own}:
-                break
-            if m := CARD_DATE.search(" | ".join(t.strip() for t in block.xpath(".//text()").getall() if t.strip())):
+    @staticmethod
+    def _card(link: Any, holds: dict[Any, str], cards: dict[Any, dict[str, str]]) -> dict[str, str]:
+        """The nearest block around the link that shows a date and links to no other article (lxml elements)."""
+        node = link
+        while node is not None and holds.get(node) != MANY:
+            if node in cards:
+                return cards[node]
+            if m := CARD_DATE.search(" | ".join(t.strip() for t in TEXTS(node) if t.strip())):
                 label = m.group(2).strip()
-                summary = next((t for t in map(text_of, block.xpath(".//p")) if t and not CARD_DATE.search(t)), "")
-                return {"title": text_of(block.xpath("(.//h2 | .//h3 | .//h4)[1]")) or text_of(link),
-                        "summary": summary, "date": m.group(1), "label": label if label.lower() in TYPES else ""}
-        return {"title": text_of(link)}
+                summary = next((t for t in map(_text, node.iter("p")) if t and not CARD_DATE.search(t)), "")
+                heading = next(node.iter("h2", "h3", "h4"), None)
+                cards[node] = {"title": (_text(heading) if heading is not None else "") or _text(link),
+                               "summary": summary, "date": m.group(1),
+                               "label": label if label.lower() in TYPES else ""}
+                return cards[node]
+            node = node.getparent()
+        return {"title": _text(link)}
 
     # -- articles -------------------------------------------------------------
 
@@ -161,6 +196,7 @@ class IwfSpider(SourceSpider):
         line, published = self._date_line(page)
         body = self._body(page)
         label = self._parse_type(response, card)
+        self.reached(published)
         yield RawItem(
             source=self.name,
             url=response.url,

@@ -188,7 +188,8 @@ def test_two_markup_variants_give_the_same_item(crawled):
 
 
 def test_the_feed_is_the_first_door():
-    result = crawl_offline(IwfSpider, SITE / "feed", OPTIONS)
+    """The feed is the fast door of an incremental run: nothing else is read."""
+    result = crawl_offline(IwfSpider, SITE / "feed", OPTIONS, spider_kwargs={"known": {}, "full_walk": False})
     assert result.spider.door == "feed /news-media/feed/" and result.spider.errors == []
     assert not [u for u in result.requested if "?page=" in u]
     pubs = pubs_by_url(result)
@@ -197,6 +198,38 @@ def test_the_feed_is_the_first_door():
     blog = pubs[BLOGS + "csa-partners-from-around-the-world-join-forces-to-say-no-to-nudify-apps"]
     assert (blog.content_type, blog.source_type) == ("blog", "Blog")
     assert not [u for u in result.requested if media_extension(u)], "the feed's <enclosure> images are not fetched"
+
+
+def test_a_full_walk_reads_the_listings_to_their_end_even_when_the_feed_answers():
+    """The feed holds the latest few: a full crawl also walks both listings to their end (past the broken page
+    3 of the news), and says how far back it reached (the 2014 Global Summit piece)."""
+    result = crawl_offline(IwfSpider, [SITE, SITE / "feed"], OPTIONS)
+    assert result.spider.door == "feed /news-media/feed/, then listings /news-media/news/ and /news-media/blogs/"
+    assert [u for u in result.requested if "?page=" in u] == [
+        f"{NEWS}?page=1", f"{BLOGS}?page=1", f"{NEWS}?page=2", f"{BLOGS}?page=2", f"{NEWS}?page=3",
+        f"{NEWS}?page=4"]
+    assert len(result.items) == 10 and len({i.url for i in result.items}) == 10
+    assert result.spider.reached_back_to == "2014-12-09"
+    assert result.spider.crawler.stats.get_value("sgn/reached_back_to") == "2014-12-09"
+
+
+def test_a_listing_of_10000_cards_parses_in_linear_time():
+    """Issue 22: finding each card's block rescanned the page per link (quadratic). 10,000 cards, each with the
+    title twice (image link and heading link) as on the real listing, parse well under two seconds."""
+    import time
+
+    cards = "".join(f'<div class="card"><a href="/news-media/blogs/post-{n}"><img alt=""></a><h3><a href='
+                    f'"/news-media/blogs/post-{n}">Post {n}</a></h3><p>Summary of post {n}.</p>'
+                    f"<p>9 March 2026 Blog</p></div>" for n in range(10_000))
+    response = fake_response(f"{BLOGS}?page=1", f"<html><body><main>{cards}</main></body></html>")
+    spider = IwfSpider(options=OPTIONS)
+    started = time.process_time()  # CPU time of this process: other processes' load does not count
+    found = list(spider._cards(response))
+    elapsed = time.process_time() - started
+    assert len(found) == 20_000 and len({u for u, _ in found}) == 10_000
+    assert found[-1][1] == {"title": "Post 9999", "summary": "Summary of post 9999.", "date": "9 March 2026",
+                            "label": "Blog"}
+    assert elapsed < 2.0, f"{elapsed:.2f}s for 10,000 cards"
 
 
 @pytest.mark.parametrize("feed", ["<html><body><h1>Page not found</h1></body></html>", "<rss><channel/></rss>",
