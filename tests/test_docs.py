@@ -27,7 +27,7 @@ PAGES = sorted(DOCS.glob("**/*.md"))
 README_TEXT = README.read_text(encoding="utf-8")
 ALL_DOCS = "\n".join(p.read_text(encoding="utf-8") for p in [README, *PAGES])
 PAGES_LINKED_FROM_README = ("configuration", "operations", "analysts", "database", "crawling", "sources",
-                            "performance", "architecture")
+                            "performance", "architecture", "hardening")
 
 
 def _text(page: str) -> str:
