@@ -97,7 +97,7 @@ class GovukOrganisationSpider(SourceSpider):
             body_html=body,
             source_type=doc.get("document_type") or hit.get("content_store_document_type") or "",
             content_type=self._content_type(doc),
-            published=doc.get("first_published_at") or details.get("first_public_at") or "",
+            published=self._published(doc, details),
             updated=doc.get("public_updated_at") or "",
             withdrawn=withdrawn.get("withdrawn_at", "") if isinstance(withdrawn, dict) else "",
             language=doc.get("locale") or "en",
@@ -105,6 +105,19 @@ class GovukOrganisationSpider(SourceSpider):
             documents=self._documents(details),
             links=Selector(text=body).css("a::attr(href)").getall() if body else [],
         )
+
+    def _published(self, doc: dict[str, Any], details: dict[str, Any]) -> str:
+        """first_published_at; else (an html_publication often has none) details.first_public_at, then
+        details.public_timestamp, then public_updated_at: GOV.UK's own timestamps, kept at their precision
+        (a full timestamp is a datetime). The fallback taken is counted (sgn/govuk_published_from/<field>)."""
+        for value, origin in ((doc.get("first_published_at"), ""), (details.get("first_public_at"), "first_public_at"),
+                              (details.get("public_timestamp"), "public_timestamp"),
+                              (doc.get("public_updated_at"), "public_updated_at")):
+            if value:
+                if origin:
+                    self.count(f"govuk_published_from/{origin}")
+                return str(value)
+        return ""
 
     def _content_type(self, doc: dict[str, Any]) -> str:
         """Independent reports whose title or description calls them a review are the Panel's reviews."""

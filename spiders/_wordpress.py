@@ -42,6 +42,7 @@ NOT_PUBLICATIONS = {"page", "attachment", "nav_menu_item", "wp_block", "wp_templ
                     "wp_navigation", "wp_global_styles", "wp_font_family", "wp_font_face"}
 DAY_MONTH_YEAR = re.compile(rf"\b\d{{1,2}}\s+(?:{'|'.join(MONTH_NAMES)})\s+\d{{4}}\b")
 POST_ID = re.compile(r"[?&]p=(\d+)\b")
+POST_ID_QUERY = re.compile(r"p=\d+")
 # Link texts that name no document ("Download", "Read the full report"): the block's heading is used.
 GENERIC_LINK = re.compile(r"^(?:(?:download|read|view|open|access|see|get)\s*)?(?:the\s+)?(?:full\s+)?"
                           r"(?:report|document|file|publication|pdf|here|this|now|more)?$", re.I)
@@ -425,6 +426,8 @@ class WordPressSpider(SourceSpider):
 
     def is_detail(self, url: str, listing: str) -> bool:
         parts = urlsplit(url)
+        if parts.netloc == self.host and parts.path in ("", "/") and POST_ID_QUERY.fullmatch(parts.query):
+            return True  # WordPress's own id link (/?p=242): the real Panel site links its annual report so
         return (parts.netloc == self.host and not parts.query and url.rstrip("/") != listing.rstrip("/")
                 and not self.listing_page(url, listing) and bool(re.search(self.detail_pattern, parts.path)))
 

@@ -131,3 +131,21 @@ def test_missing_organisation_option_is_recorded():
     result = crawl_offline(CsprpGovukSpider, SITE, {})
     assert result.items == [] and "organisation_slug is missing" in result.spider.errors[0]
     assert spider.errors == []
+
+
+@pytest.mark.parametrize(("fields", "published", "precision"), [
+    ({"details": {"public_timestamp": "2024-02-02T09:30:00.000+00:00"}, "public_updated_at": "2024-03-01T10:00:00Z"},
+     "2024-02-02T09:30:00Z", "datetime"),
+    ({"public_updated_at": "2024-03-01T10:00:00.000+00:00"}, "2024-03-01T10:00:00Z", "datetime"),
+    ({"details": {"public_timestamp": "2024-02-02"}}, "2024-02-02", "day"),
+    ({"first_published_at": "2019-04-05T10:00:00.000+01:00", "public_updated_at": "2024-03-01T10:00:00Z"},
+     "2019-04-05T09:00:00Z", "datetime"),
+])
+def test_an_html_publication_without_first_published_at_is_dated_from_gov_uk_timestamps(fields, published,
+                                                                                         precision):
+    """An html_publication often lacks first_published_at: details.public_timestamp, else public_updated_at
+    dates it, at the precision GOV.UK gives."""
+    doc = {"base_path": "/government/publications/x/annual-report", "title": "Annual report",
+           "document_type": "html_publication", "content_id": "abc", "locale": "en", **fields}
+    pub = normalise(CsprpGovukSpider(options=OPTIONS).item_from_content(doc, {}))
+    assert (pub.published_at, pub.published_precision) == (published, precision)

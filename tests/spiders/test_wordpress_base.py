@@ -431,3 +431,12 @@ def test_a_server_error_on_the_rest_index_is_recorded_and_the_feed_taken(tmp_pat
     result = crawl_offline(WpTestSpider, site, {"base_url": NEWS})
     assert result.spider.door == FEED and len(result.items) == 10
     assert result.spider.errors == [f"HTTP 500: {NEWS}/wp-json/"]
+
+
+def test_a_link_by_post_id_is_a_publication_link():
+    """The real Panel site is reached as /?p=242 (its 2023 to 2024 annual report): such links are followed;
+    other query strings (filters, searches) are not."""
+    spider = WpTestSpider(options={"base_url": "https://example.org"})
+    assert spider.is_detail("https://example.org/?p=242", "https://example.org/news/")
+    assert not spider.is_detail("https://example.org/?s=report", "https://example.org/news/")
+    assert not spider.is_detail("https://other.example/?p=242", "https://example.org/news/")
