@@ -87,7 +87,7 @@ class GenericSourceSpider(SourceSpider):
         """The page of a listed publication, or the listing's own data where the page is not fetched."""
         if self.options.get("fetch_pages", True) and self.in_domains(url):
             yield self.request(url, self.parse_page, cb_kwargs={"seed": seed}, errback=self.page_failed)
-        elif seed.get("title"):
+        else:  # without a title the item is invalid: counted and named by the item pipeline, never lost
             yield self.item(url, seed, None)
 
     def parse_page(self, response: Response, seed: dict[str, Any]) -> Iterator[RawItem]:
@@ -146,6 +146,10 @@ class FeedSourceSpider(GenericSourceSpider):
             self.record_error(response.url, "the feed lists no entries")
         self.count("feed_entries", len(entries))
         for entry in entries:
+            if not entry["url"]:  # an entry without a link is invalid: counted and named, never dropped unseen
+                self.count("feed_entries_without_link")
+                yield RawItem(source=self.name, url="", title=str(entry.get("title") or ""))
+                continue
             if self.take(entry["url"], entry.get("updated") or entry.get("published", "")):
                 yield from self.detail(entry["url"], entry)
         yield from self.follow(response.urljoin(next_url) if next_url else "", self.parse_feed)

@@ -35,13 +35,14 @@ FLUSH_SECONDS = 2.0
 WRITE_ATTEMPTS = 4  # on top of SQLite's busy timeout: a locked database gets a few more chances
 
 
-def run_status(*, stored: int, errors: int, reason: str) -> str:
+def run_status(*, stored: int, errors: int, reason: str, invalid: int = 0) -> str:
     """``interrupted`` when the crawl was stopped; ``failed`` when errors left nothing; ``partial`` when
     errors left some; else ``ok``. Invalid items alone are counted, not failures: one malformed item
-    must not turn a daily crawl red for ever (the health checks watch the counts)."""
+    must not turn a daily crawl red for ever (the health checks watch the counts); but a run whose every
+    item was invalid (nothing stored from a non-empty feed) is ``failed``."""
     if reason in ("shutdown", "interrupted"):
         return "interrupted"
-    if errors:
+    if errors or (invalid and not stored):
         return "partial" if stored else "failed"
     return "ok"
 
@@ -148,7 +149,7 @@ class StorePipeline:
         result = self._write(lambda: publications.store_batch(self.db, self.buffer, now))
         if result is None:
             return  # kept in the buffer for the next flush
-        self._write(lambda: topics.assign_new(self.db, [p.id for p in self.buffer], now))  # docs/topics.md
+        self._write(lambda: topics.assign_new(self.db, [p.id for p in self.buffer], now))  # docs/analysts.md
         self.buffer = []
         self.kept_body += result.kept_body
         for key in ("new", "updated", "unchanged"):
@@ -191,7 +192,8 @@ class StorePipeline:
             self._write(lambda: crawl_state.save_skipped(self.db, spider.name, skips, iso(self.clock())))
         if self.buffer or self.write_failures:
             errors.append(f"{len(self.buffer)} items could not be written to the database")
-        status = run_status(stored=self.counts["items"] + self.counts["unchanged"], errors=len(errors), reason=reason)
+        status = run_status(stored=self.counts["items"] + self.counts["unchanged"], errors=len(errors), reason=reason,
+                            invalid=len(self.invalid))
         message = summary_message(errors, self.invalid, self.kept_body)
         if reason not in ("finished", "shutdown"):
             message = f"closed: {reason}; {message}".rstrip("; ")

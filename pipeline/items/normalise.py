@@ -145,7 +145,8 @@ def normalise(item: RawItem, trailing_slash: str = "keep") -> Publication:
     _check_types(item)
     url = canonical_url(item.url, trailing_slash)
     if not url.startswith("https://"):
-        raise InvalidItem(f"no usable URL ({item.url!r})")
+        named = f" for {_short(clean_text(item.title))}" if item.title.strip() else ""
+        raise InvalidItem(f"no usable URL ({item.url!r}){named}")
     title = clean_text(html_to_text(item.title)) if "<" in item.title else clean_text(item.title)
     if not title:
         raise InvalidItem(f"no title at {url}")

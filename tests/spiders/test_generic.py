@@ -198,3 +198,48 @@ def test_feed_and_sitemap_sources_crawl_from_config_alone(tmp_path):
     guidance = query(db, "select count(*) n from publications where source = 'sitemaps_org' "
                          "and content_type = 'guidance' and published_at = '2016-11-21'")
     assert guidance[0]["n"] == 3
+
+
+def _broken_feed(tmp_path, edit):
+    """A copy of the recorded sites whose real WordPress.org feed is edited by ``edit`` (its text → text)."""
+    site = tmp_path / "site"
+    shutil.copytree(SITE, site)
+    feed = site / "wordpress.org/news/feed/index.xml"
+    feed.write_text(edit(feed.read_text(encoding="utf-8")), encoding="utf-8")
+    return site
+
+
+def _crawl_cli(tmp_path, site):
+    db = tmp_path / "broken.db"
+    result = run_cli("crawl", "--config", str(FEEDS_CONFIG), "--source", "wordpress_news", "--replay", str(site),
+                     "--db", str(db))
+    return result, query(db, "select status, items, invalid, errors, message, stats from runs")[0]
+
+
+def test_feed_entries_without_a_link_or_a_title_are_counted_invalid_and_named(tmp_path):
+    """Issue 22: entries with no link, or no title and no page fetched, vanished and the run said ok."""
+    learn = f"<link>{WP}2020/12/introducing-learn-wordpress/</link>"
+    simone = f"<link>{WP}2020/12/simone/</link>"
+    state = "<title>State of the Word 2020</title>"
+
+    def edit(text):
+        text = text.replace(learn, "").replace(simone, "")  # two entries lose their link
+        # a third loses its title and links off the site (its page is not fetched)
+        text = text.replace(state, "<title></title>").replace(
+            f"<link>{WP}2020/12/state-of-the-word-2020/</link>", "<link>https://elsewhere.example/sotw</link>")
+        return text
+
+    _, run = _crawl_cli(tmp_path, _broken_feed(tmp_path, edit))
+    assert (run["status"], run["items"], run["invalid"], run["errors"]) == ("ok", 7, 3, 0)
+    assert "invalid item: no usable URL ('') for 'Introducing Learn WordPress'" in run["message"]
+    assert "invalid item: no title at https://elsewhere.example/sotw" in run["message"]
+    assert json.loads(run["stats"])["sgn/feed_entries_without_link"] == 2
+
+
+def test_a_run_that_stored_nothing_from_a_non_empty_feed_is_not_ok(tmp_path):
+    import re
+
+    result, run = _crawl_cli(tmp_path, _broken_feed(tmp_path, lambda t: re.sub(r"\s*<link>[^<]*/20\d\d/[^<]*</link>",
+                                                                                "", t)))
+    assert (run["status"], run["items"], run["invalid"]) == ("failed", 0, 10)
+    assert result.exit_code != 0
