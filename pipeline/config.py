@@ -166,6 +166,35 @@ class AlertSettings(_Frozen):
         return self
 
 
+class DigestSettings(_Frozen):
+    """The weekly e-mail of the digest (`digest --send` and the scheduler's digest job)."""
+
+    schedule: str | None = None  # a crontab expression in `timezone`, e.g. "0 7 * * mon"; None: no job
+    timezone: str = "Europe/London"
+    days: int = Field(7, ge=1, le=92)  # the period each e-mail covers, ending when it is sent
+    group_by_topic: bool = False
+    subject: str = "Safeguarding digest: {period}"
+    unsubscribe: str = ""  # a mailto: or https: address for the List-Unsubscribe header
+    email: EmailSettings | None = None  # the SMTP server, sender and recipients (as for alerts)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        from pipeline.schedules import cron_trigger
+
+        if value is not None:
+            cron_trigger(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from pipeline.schedules import zone
+
+        zone(value)
+        return value
+
+
 class Source(_Frozen):
     slug: str
     type: Literal["spider", "feed", "sitemap"] = "spider"  # feed and sitemap sources need no code
@@ -199,6 +228,8 @@ class Config(_Frozen):
     scheduler: SchedulerSettings = SchedulerSettings()
     health: HealthSettings = HealthSettings()
     alerts: AlertSettings = AlertSettings()
+    topics_file: str = "topics.yaml"  # the topic vocabulary, relative to this file (docs/analysts.md)
+    digest: DigestSettings = DigestSettings()
     sources: dict[str, Source]
     path: str = ""
 

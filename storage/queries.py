@@ -42,6 +42,8 @@ class Filters:
     # For digests: a publication dated only by month or year overlaps many periods; it counts only in
     # those that began before the pipeline first found it, so that it is news once, not every week.
     coarse_found_since: bool = False
+    # topic ids (publication_topics): a publication matches when it has any of them
+    topics: tuple[str, ...] = ()
 
     def where(self, p: str = "p") -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -63,6 +65,10 @@ class Filters:
             clauses.append(f"(case when length({p}.published_at) > 10 then {p}.published_at < ? "
                            f"else {p}.published_at <= substr(?, 1, length({p}.published_at)) end)")
             params += self.until
+        if self.topics:
+            clauses.append(f"exists (select 1 from publication_topics pt where pt.publication_id = {p}.id "
+                           f"and pt.topic in ({','.join('?' * len(self.topics))}))")
+            params += self.topics
         return " and ".join(clauses) or "1", params
 
 
@@ -270,15 +276,16 @@ class Story:
     matched: set[str] = field(default_factory=set)
 
 
-def newest_stories(db: Database, limit: int = 50) -> list[Story]:
-    """The ``limit`` stories with the most recently published members, newest first. Withdrawn
-    publications are left out."""
+def newest_stories(db: Database, limit: int = 50, filters: Filters = Filters()) -> list[Story]:
+    """The ``limit`` stories with the most recently published members (that meet ``filters``: the feed's
+    ``--topic``), newest first. Withdrawn publications are left out."""
     key = STORY_KEY.format(p="p")
+    where, params = filters.where("p")
     rows = db.execute(
-        f"""select {key} as story_id from publications p where p.withdrawn_at is null
+        f"""select {key} as story_id from publications p where p.withdrawn_at is null and {where}
             group by story_id order by max(p.published_at) is null, max(p.published_at) desc, story_id
             limit ?""",
-        [limit],
+        [*params, limit],
     ).fetchall()
     stories = _load_stories(db, [r[0] for r in rows])
     for story in stories:

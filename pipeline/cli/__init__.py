@@ -23,6 +23,8 @@ COMMANDS = {
     "export": "pipeline.cli.analysts:export",
     "feed": "pipeline.cli.analysts:feed",
     "digest": "pipeline.cli.analysts:digest",
+    "topics": "pipeline.cli.topics:topics",
+    "stats": "pipeline.cli.topics:stats",
     "record": "pipeline.cli.maintainers:record",
     "new-source": "pipeline.cli.maintainers:new_source",
 }

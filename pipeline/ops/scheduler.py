@@ -19,6 +19,8 @@ import fcntl
 import logging
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -35,11 +37,12 @@ from pipeline.config import Config
 from pipeline.items.dates import iso, parse_iso
 from pipeline.ops import delivery
 from pipeline.ops.runner import crawl_sources, pid_alive
-from pipeline.schedules import due_since, trigger_for, zone
+from pipeline.schedules import cron_trigger, due_since, trigger_for, zone
 from storage import runs
 from storage.db import opened
 
 log = logging.getLogger(__name__)
+DIGEST_TIMEOUT_SECONDS = 600  # the digest e-mail job (a process of its own) is ended after this
 DELIVERY_POLL_SECONDS = 60  # how often queued alert notifications are looked at (each has its own retry time)
 STALE_RUN_MARGIN = timedelta(minutes=5)
 
@@ -148,7 +151,27 @@ class CrawlScheduler:
                                    name=f"catch-up crawl {slug}")
         self.scheduler.add_job(self.deliver_alerts, "interval", seconds=DELIVERY_POLL_SECONDS,
                                id="deliver-alerts", name="deliver alert notifications")
+        if self.config.digest.schedule:  # the weekly e-mail (docs/analysts.md)
+            self.scheduler.add_job(self.send_digest, cron_trigger(self.config.digest.schedule,
+                                                                  self.config.digest.timezone),
+                                   id="digest", name="send the digest e-mail")
+            log.info("scheduled the digest e-mail: cron %s (%s)", self.config.digest.schedule,
+                     self.config.digest.timezone)
         return overdue
+
+    def send_digest(self) -> int:
+        """``digest --send`` in a process of its own (as a crawl is): the outbox makes a repeat harmless."""
+        command = [sys.executable, "-m", "pipeline", "digest", "--send", "--db", self.db_path]
+        command += ["--config", self.config.path] if self.config.path else []
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=DIGEST_TIMEOUT_SECONDS,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            log.error("digest e-mail: gave up after %d s", DIGEST_TIMEOUT_SECONDS)
+            return -1
+        for line in (proc.stderr or "").splitlines():
+            (log.info if proc.returncode == 0 else log.error)("digest e-mail: %s", line)
+        return proc.returncode
 
     def overdue(self) -> list[str]:
         """Enabled sources whose schedule has come round since their last finished run (or never ran)."""

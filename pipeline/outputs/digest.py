@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
+from pipeline.items.topics import Vocabulary
 from pipeline.outputs.period import Period
 from pipeline.outputs.present import Link, SourceLine, StoryView, present
 from storage.queries import Story
@@ -27,6 +29,9 @@ line-height:1.5}
 h1{font-size:1.7rem;margin-bottom:.3rem}
 h2{font-size:1.25rem;margin:2.2rem 0 .6rem;padding-top:1rem;border-top:1px solid #b1b4b6}
 .intro,.source{color:#505a5f}
+.topic{margin:2.2rem 0 0;padding-top:1rem;border-top:1px solid #b1b4b6;font-weight:bold;color:#1d70b8}
+.topic+h2{border-top:0;margin-top:.2rem;padding-top:0}
+h2.group{font-size:1.5rem}
 .source{margin:.15rem 0}
 .links{list-style:none;padding:0}
 .links li{margin:.3rem 0}
@@ -36,9 +41,42 @@ a{color:#1d70b8}
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'"
 
 
-def render_digest(stories: list[Story], names: Mapping[str, str], period: Period, fmt: str) -> str:
-    views = [present(s, names) for s in stories]
-    return digest_html(views, period) if fmt == "html" else digest_markdown(views, period)
+NO_TOPIC = "Other news"  # the heading of a story none of the vocabulary's topics applies to
+
+
+def render_digest(stories: list[Story], names: Mapping[str, str], period: Period, fmt: str,
+                  member_topics: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                  vocabulary: Vocabulary | None = None, group_by_topic: bool = False) -> str:
+    views = [present(s, names, member_topics, vocabulary) for s in stories]
+    if group_by_topic:
+        views = grouped(views, vocabulary)
+    return (digest_html(views, period, group_by_topic) if fmt == "html"
+            else digest_markdown(views, period, group_by_topic))
+
+
+def grouped(views: list[StoryView], vocabulary: Vocabulary | None) -> list[StoryView]:
+    """Stories by primary topic in the vocabulary's order (those without one last), newest first within."""
+    vocab = vocabulary or Vocabulary(())
+    order = {v.id: i for i, v in enumerate(views)}
+    return sorted(views, key=lambda v: (not v.topic_ids, vocab.position(v.topic_ids[0]) if v.topic_ids else 0,
+                                        order[v.id]))
+
+
+def topic_heading(view: StoryView) -> str:
+    return view.topic or NO_TOPIC
+
+
+def sections(views: list[StoryView], group_by_topic: bool) -> list[tuple[str, list[StoryView]]]:
+    """(topic heading, stories under it): one per story as in the seed page, or one per topic."""
+    if not group_by_topic:
+        return [(topic_heading(v), [v]) for v in views]
+    out: list[tuple[str, list[StoryView]]] = []
+    for v in views:
+        if out and out[-1][0] == topic_heading(v):
+            out[-1][1].append(v)
+        else:
+            out.append((topic_heading(v), [v]))
+    return out
 
 
 def period_text(period: Period) -> str:
@@ -59,7 +97,8 @@ def intro_text(views: list[StoryView], period: Period) -> str:
 
 
 def source_text(line: SourceLine) -> str:
-    return f"Source: {line.organisation}" + (f" · Date published: {line.published}" if line.published else "")
+    where = f" on {line.where}" if line.where else ""
+    return f"Source: {line.organisation}{where}" + (f" · Date published: {line.published}" if line.published else "")
 
 
 # ---------------------------------------------------------------- Markdown
@@ -80,15 +119,24 @@ def _md_link(link: Link) -> str:
     return f"{md(link.label)}: [{md(link.title)}]({md_url(link.url)}){note}"
 
 
-def digest_markdown(views: list[StoryView], period: Period) -> str:
+def digest_markdown(views: list[StoryView], period: Period, group_by_topic: bool = False) -> str:
+    """The seed page's order for each story: topic, source, date, summary, links (the story's title is
+    the heading under its topic)."""
     blocks = [f"# Safeguarding digest: {md(period_text(period))}", md(intro_text(views, period))]
-    for view in views:
-        blocks.append(f"## {md(view.heading)}")
-        blocks += [md(source_text(line)) for line in view.sources]
-        if view.summary:
-            blocks.append(md(view.summary))
-        blocks += [_md_link(link) for link in view.links]
+    for topic, section in sections(views, group_by_topic):
+        blocks.append(f"## {md(topic)}")
+        for view in section:
+            blocks += _md_story(view)
     return "\n\n".join(blocks) + "\n"
+
+
+def _md_story(view: StoryView) -> list[str]:
+    blocks = [f"### {md(view.heading)}"]
+    blocks += [md(source_text(line)) for line in view.sources]
+    if view.summary:
+        blocks.append(md(view.summary))
+    blocks += [_md_link(link) for link in view.links]
+    return blocks
 
 
 # ---------------------------------------------------------------- HTML
@@ -98,9 +146,11 @@ def e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def story_html(view: StoryView, heading: bool = True) -> str:
-    """One story as an HTML fragment; without its heading, the content of its feed entry."""
-    parts = [f"<h2>{e(view.heading)}</h2>"] if heading else []
+def story_html(view: StoryView, heading: bool = True, topic: bool = True) -> str:
+    """One story as an HTML fragment: its topic, its title, sources and dates, summary, links; without
+    its heading (the title) and topic, the content of its feed entry."""
+    parts = [f'<p class="topic">{e(topic_heading(view))}</p>'] if topic and heading else []
+    parts += [f"<h2>{e(view.heading)}</h2>"] if heading else []
     parts += [f'<p class="source">{e(source_text(line))}</p>' for line in view.sources]
     if view.summary:
         parts.append(f"<p>{e(view.summary)}</p>")
@@ -114,9 +164,15 @@ def story_html(view: StoryView, heading: bool = True) -> str:
     return "\n".join(parts)
 
 
-def digest_html(views: list[StoryView], period: Period) -> str:
+def digest_html(views: list[StoryView], period: Period, group_by_topic: bool = False) -> str:
     title = f"Safeguarding digest: {period_text(period)}"
-    articles = "\n".join(f"<article>\n{story_html(v)}\n</article>" for v in views)
+    if group_by_topic:
+        articles = "\n".join(
+            f'<section>\n<h2 class="group">{e(topic)}</h2>\n'
+            + "\n".join(f"<article>\n{story_html(v, topic=False)}\n</article>" for v in section)
+            + "\n</section>" for topic, section in sections(views, True))
+    else:
+        articles = "\n".join(f"<article>\n{story_html(v)}\n</article>" for v in views)
     return f"""<!DOCTYPE html>
 <html lang="en-GB">
 <head>

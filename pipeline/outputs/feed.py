@@ -7,13 +7,15 @@ published times, and the feed's is the latest of its entries' (the build time on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from pipeline.items.topics import Vocabulary
 from pipeline.outputs.digest import story_html
 from pipeline.outputs.present import StoryView, present, safe_url
 from storage.queries import Story
@@ -33,9 +35,16 @@ def entry_id(story: Story) -> str:
     return f"{TAG_AUTHORITY}publication/{quote(first['id'], safe='')}"
 
 
+TOPIC_SCHEME = "tag:safeguarding-news,2025:topics"  # the scheme of entries' <category> terms (topic ids)
+
+
 def build_feed(stories: list[Story], names: Mapping[str, str], now: datetime,
-               self_url: str | None = None) -> bytes:
-    views = [present(s, names) for s in stories]
+               self_url: str | None = None,
+               member_topics: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+               vocabulary: Vocabulary | None = None) -> bytes:
+    """Atom; each entry carries its story's topics as ``<category term="id" label="Label">``, the
+    primary topic first."""
+    views = [present(s, names, member_topics, vocabulary) for s in stories]
     fg = FeedGenerator()
     fg.id(FEED_ID)
     fg.title(FEED_TITLE)
@@ -70,6 +79,8 @@ def _entry(fg: FeedGenerator, story: Story, view: StoryView) -> None:
         fe.published(view.published)
     for url in dict.fromkeys(u for u in (safe_url(m["url"]) for m in story.members) if u):
         fe.link(href=url)
-    for line in view.sources:
-        fe.author({"name": line.organisation})
+    for line in dict.fromkeys(line.organisation for line in view.sources):
+        fe.author({"name": line})
+    for term, label in zip(view.topic_ids, view.topics, strict=True):
+        fe.category(term=term, label=label, scheme=TOPIC_SCHEME)
     fe.content(story_html(view, heading=False), type="html")

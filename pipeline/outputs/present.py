@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pipeline.config import Config
 from pipeline.items.dates import LONDON, parse_iso, start_of
+from pipeline.items.topics import Vocabulary
 from storage.queries import Story
 
 MAX_SUMMARY_WORDS = 150
@@ -41,6 +42,7 @@ class Link:
 class SourceLine:
     organisation: str
     published: str  # "12 December 2024", "December 2024", "2024" or ""
+    where: str = ""  # "GOV.UK", a site's host: only when one organisation published the story in two places
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class StoryView:
     links: tuple[Link, ...]
     published: datetime | None
     updated: datetime
+    topic: str = ""  # the primary topic's label: the heading over the story ("" when it has none)
+    topics: tuple[str, ...] = ()  # every topic's label, the primary first
+    topic_ids: tuple[str, ...] = ()
 
 
 def organisations(config: Config) -> dict[str, str]:
@@ -93,28 +98,81 @@ def link_label(content_type: str | None) -> str:
     return f"Read the {label}" if label else "Read more"
 
 
-def present(story: Story, names: Mapping[str, str]) -> StoryView:
-    """The reader's view of a story. Its summary comes from the earliest member that met the story's
-    filters (in a weekly digest, this week's news), falling back to the opening of its text."""
+def precision_rank(published_at: str | None) -> int:
+    """3 for a day or a moment, 2 for a month, 1 for a year, 0 without a date."""
+    value = (published_at or "").strip()
+    return 3 if len(value) >= 10 else 2 if len(value) == 7 else 1 if len(value) == 4 else 0
+
+
+def site_name(url: Any) -> str:
+    """Where a publication is, for a reader: "GOV.UK", or the site's host without "www."."""
+    host = (urlsplit(clean(url)).hostname or "").lower()
+    if host in ("gov.uk", "www.gov.uk", "assets.publishing.service.gov.uk"):
+        return "GOV.UK"
+    return host.removeprefix("www.")
+
+
+def story_topics(story: Story, member_topics: Mapping[str, Sequence[Mapping[str, Any]]],
+                 vocabulary: Vocabulary | None) -> tuple[str, ...]:
+    """The story's topic ids, the primary first: a story takes its publications' topics, and its primary
+    topic has the highest score summed over them (ties: the vocabulary's order)."""
+    scores: dict[str, float] = {}
+    for m in story.members:
+        for t in member_topics.get(m["id"], ()):
+            scores[t["topic"]] = scores.get(t["topic"], 0.0) + float(t["score"] or 0)
+    if not scores:
+        return ()
+    vocab = vocabulary or Vocabulary(())
+    return tuple(sorted(scores, key=lambda t: (-scores[t], vocab.position(t), t)))
+
+
+def present(story: Story, names: Mapping[str, str],
+            member_topics: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+            vocabulary: Vocabulary | None = None) -> StoryView:
+    """The reader's view of a story. Its publications are listed each with its own organisation, date and
+    place (GOV.UK or the organisation's site, when one organisation published it in two places): the most
+    precisely dated first (a day before a month before a year), and among those the ones that put the
+    story in the period (its news) first; the first leads, and the summary is the first non-empty one in
+    that order."""
     members = story.members
-    lead = next((m for m in members if m["id"] in story.matched), members[0])
+    order = sorted(members, key=lambda m: (-precision_rank(m["published_at"]), m["id"] not in story.matched,
+                                           m["published_at"] or "", m["id"]))
+    lead = order[0]
     org = lambda m: clean(names.get(m["source"]) or m["source"])  # noqa: E731
-    sources: dict[str, str] = {}
+    places: dict[str, set[str]] = {}
     for m in members:
-        sources.setdefault(org(m), date_text(m["published_at"]))
-    links = [link for m in members for link in _links(m, "" if org(m) == org(lead) else org(m))]
+        places.setdefault(org(m), set()).add(site_name(m["url"]))
+    where = lambda m: site_name(m["url"]) if len(places[org(m)]) > 1 else ""  # noqa: E731
+    sources: dict[tuple[str, str], str] = {}
+    for m in order:
+        sources.setdefault((org(m), where(m)), date_text(m["published_at"]))
+    links = [link for m in order for link in _links(m, _elsewhere(org(m), where(m), org(lead)))]
     published = [t for t in (start_of(m["published_at"]) for m in members) if t]
     updated = [start_of(m["updated_at"]) or start_of(m["published_at"]) or start_of(m["first_seen_at"])
                for m in members]
+    summary = next((clean(m["summary"]) for m in order if clean(m["summary"])), "") or clean(lead["body_text"])
+    topic_ids = story_topics(story, member_topics or {}, vocabulary)
+    label = (vocabulary.label if vocabulary else str)
     return StoryView(
         id=story.id,
-        heading=clean(story.cluster_title) or clean(members[0]["title"]),
-        sources=tuple(SourceLine(o, d) for o, d in sources.items()),
-        summary=_words(clean(lead["summary"]) or clean(lead["body_text"])),
+        heading=clean(story.cluster_title) or clean(lead["title"]),
+        sources=tuple(SourceLine(o, d, w) for (o, w), d in sources.items()),
+        summary=_words(summary),
         links=tuple(links),
         published=min(published) if published else None,
         updated=max(t for t in updated if t) if any(updated) else datetime(1970, 1, 1, tzinfo=UTC),
+        topic=clean(label(topic_ids[0])) if topic_ids else "",
+        topics=tuple(clean(label(t)) for t in topic_ids),
+        topic_ids=topic_ids,
     )
+
+
+def _elsewhere(organisation: str, where: str, lead_organisation: str) -> str:
+    """What a link says of where it goes: nothing for the lead's organisation in one place; "GOV.UK" or
+    the site when that organisation has two; the organisation (and its place) for another one."""
+    if organisation == lead_organisation:
+        return where
+    return f"{organisation} ({where})" if where else organisation
 
 
 def _links(member: dict[str, Any], elsewhere: str) -> list[Link]:
@@ -151,3 +209,19 @@ def _documents(member: dict[str, Any]) -> list[dict[str, Any]]:
 def _words(text: str, limit: int = MAX_SUMMARY_WORDS) -> str:
     words = text.split()
     return text if len(words) <= limit else " ".join(words[:limit]) + " …"
+
+
+def topics_by_member(db: Any, stories: Sequence[Story]) -> dict[str, list[dict[str, Any]]]:
+    """publication id → its stored topics, for every member of these stories."""
+    from storage.topics import topics_of
+
+    return topics_of(db, [m["id"] for s in stories for m in s.members])
+
+
+def with_topics(stories: Sequence[Story], member_topics: Mapping[str, Sequence[Mapping[str, Any]]],
+                wanted: Sequence[str]) -> list[Story]:
+    """The stories that have one of the ``wanted`` topics (a story has its publications' topics)."""
+    if not wanted:
+        return list(stories)
+    return [s for s in stories
+            if any(t["topic"] in wanted for m in s.members for t in member_topics.get(m["id"], ()))]

@@ -136,18 +136,19 @@ def test_present_a_story_told_by_two_sources(db):
     story = stories_between(db, parse_period("7d", None, NOW).filters())[0]
     view = present(story, NAMES)
     assert view.heading == "Child safeguarding incidents"
+    # both dated to the day: this week's news (the briefing) leads, with its summary; links from the other
+    # source say where they are
     assert [(s.organisation, s.published) for s in view.sources] == [
-        ("Child Safeguarding Practice Review Panel", "12 December 2024"), ("NSPCC Learning", "06 January 2025")]
-    # this week's news is the briefing: its summary leads; links from the other source say where they are
+        ("NSPCC Learning", "06 January 2025"), ("Child Safeguarding Practice Review Panel", "12 December 2024")]
     assert view.summary.startswith("NSPCC Learning has published a CASPAR briefing")
     assert [(link.label, link.url) for link in view.links] == [
+        ("Read the briefing", "https://learning.nspcc.org.uk/research-resources/briefings/annual-report"),
         ("Read more on Child Safeguarding Practice Review Panel",
          "https://www.gov.uk/government/publications/annual-report-2023-to-2024"),
         ("Read the report on Child Safeguarding Practice Review Panel",
          "https://assets.publishing.service.gov.uk/r.pdf"),  # the javascript: document is dropped
-        ("Read the briefing", "https://learning.nspcc.org.uk/research-resources/briefings/annual-report"),
     ]
-    assert view.links[1].note == "PDF, 1.7 MB"
+    assert view.links[2].note == "PDF, 1.7 MB"
     assert (view.published, view.updated) == (utc(2024, 12, 12, 9, 30), utc(2025, 1, 6))
 
 
@@ -206,7 +207,8 @@ def test_markdown_digest_reads_like_a_caspar_alert_and_injects_nothing(db):
     text = render_digest(stories_between(db, period.filters()), NAMES, period, "md")
     assert text.startswith("# Safeguarding digest: 01 November 2024 to 08 January 2025\n\n"
                            "4 stories from 2 sources, published 01 November 2024 to 08 January 2025.\n")
-    assert ("## Child safeguarding incidents\n\n"
+    # no topics given: each story under the heading "Other news", its title a heading below it
+    assert ("## Other news\n\n### Child safeguarding incidents\n\n"
             "Source: Child Safeguarding Practice Review Panel · Date published: 12 December 2024\n\n"
             "Source: NSPCC Learning · Date published: 06 January 2025\n\n") in text
     assert "Source: NSPCC Learning · Date published: January 2025" in text
@@ -216,7 +218,7 @@ def test_markdown_digest_reads_like_a_caspar_alert_and_injects_nothing(db):
             ) in text
     assert "Withdrawn" not in text and "Terminal" not in text  # withdrawn and undated are not news
     page = Tags(rendered_markdown(text))
-    assert set(page.tags) <= {"h1", "h2", "p", "a"}
+    assert set(page.tags) <= {"h1", "h2", "h3", "p", "a"}
     assert all(href.startswith("https://") for href in page.hrefs) and len(page.hrefs) == 6
     shown = "".join(page.text)
     assert HOSTILE_TITLE in shown and HOSTILE_SUMMARY in shown  # shown as written, never interpreted
