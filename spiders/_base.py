@@ -154,9 +154,16 @@ class SourceSpider(scrapy.Spider):
             self.record_error(request.url, f"{type(failure.value).__name__}: {failure.getErrorMessage()}")
 
     def load_json(self, response: Response) -> Any | None:
-        """The response's JSON, or None (recorded as an error) when it is not JSON."""
+        """The response's JSON, or None (recorded as an error) when it is not JSON. JSON is UTF-8 (or
+        UTF-16/32, detected by ``json``): a document with invalid bytes is decoded with U+FFFD in place
+        of each bad byte only, never re-guessed as another encoding as a whole, and counted
+        (``sgn/json_invalid_utf8``)."""
         try:
-            return json.loads(response.text)
+            try:
+                return json.loads(response.body)
+            except UnicodeDecodeError:
+                self.count("json_invalid_utf8")
+                return json.loads(response.body.decode("utf-8", errors="replace"))
         except (ValueError, AttributeError) as exc:
             self.record_error(response.url, f"malformed JSON ({str(exc)[:80]})")
             return None
