@@ -494,7 +494,7 @@ def test_crawl_replay_stores_every_article_and_records_the_bad_pages(tmp_path):
     rows = {r["url"]: r for r in query(db, "select * from publications")}
     assert set(rows) == {i["url"] for i in json.loads(GOLDEN.read_text(encoding="utf-8"))["items"]}
     news = [r for u, r in rows.items() if "/news/20" in u]
-    assert len(news) == 7 and all(r["published_precision"] == "month" for r in news)
+    assert len(news) == 9 and all(r["published_precision"] == "month" for r in news)
     annual = rows[ANNUAL]
     assert (annual["published_at"], annual["content_type"]) == ("2025-01-06", "briefing")
     assert json.loads(annual["links"]) == [GOVUK_ANNUAL]
