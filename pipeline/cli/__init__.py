@@ -27,7 +27,44 @@ COMMANDS = {
     "stats": "pipeline.cli.topics:stats",
     "record": "pipeline.cli.maintainers:record",
     "new-source": "pipeline.cli.maintainers:new_source",
+    "demo": "pipeline.cli.demo:demo",
+    "probe": "pipeline.cli.probe:probe",
 }
+
+# command name → its one-line help in `--help`, so that listing the commands imports none of them (the
+# list would otherwise load every module, pydantic and SQLite libraries included). A command missing
+# here is loaded for its own docstring's first sentence.
+SHORT_HELP = {
+    "crawl": "Crawl sources once and store what they publish.",
+    "schedule": "Run the scheduler: each source on its schedule.",
+    "status": "Per-source health; exit 1 when a source is unhealthy.",
+    "cluster": "Group publications that tell the same story.",
+    "search": "Full-text search of the publications.",
+    "export": "Publications as CSV, JSON or JSON Lines.",
+    "feed": "An Atom feed of the newest stories.",
+    "digest": "A CASPAR-style digest, Markdown or HTML.",
+    "topics": "The topic vocabulary (topics.yaml).",
+    "stats": "Publications per month, per source and topic.",
+    "record": "Crawl a live site and save it as a recorded site.",
+    "new-source": "Scaffold a coded source.",
+    "demo": "Crawl the recorded sites shipped with the package (offline).",
+    "probe": "Which doors of each source answer, and field coverage.",
+}
+
+
+# Quick read commands: sqlite_utils imports numpy (a tenth of a second) only to map numpy values to
+# columns, which these never write; they load it without numpy (benchmarks/startup.py measures it).
+WITHOUT_NUMPY = {"status", "search"}
+
+
+def _sqlite_utils_without_numpy() -> None:
+    if "sqlite_utils" in sys.modules or "numpy" in sys.modules:
+        return
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # import numpy → ImportError, as if absent
+    try:
+        importlib.import_module("sqlite_utils")
+    finally:
+        del sys.modules["numpy"]  # a later import of numpy (a story step) works as usual
 
 
 class LazyGroup(click.Group):
@@ -38,10 +75,23 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS and cmd_name not in self.commands:
+            if cmd_name in WITHOUT_NUMPY:
+                _sqlite_utils_without_numpy()
             module, _, name = COMMANDS[cmd_name].partition(":")
             command = getattr(importlib.import_module(module), name)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in SHORT_HELP and name not in self.commands:
+                rows.append((name, SHORT_HELP[name]))
+            elif (command := self.get_command(ctx, name)) is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def all_commands(self) -> dict[str, click.Command]:
         """Every command, loaded (for the documentation test and --help of each)."""
@@ -52,6 +102,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=("\b\nExample:\n"
         "  safeguarding-news crawl --source csprp_govuk --replay tests/fixtures/csprp_govuk --db demo.db"))
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
+@click.version_option(package_name="safeguarding-news", prog_name="safeguarding-news")
 def main(verbose: bool) -> None:
     """Collect UK child-safeguarding publications into SQLite.
 

@@ -13,9 +13,16 @@ import click
 
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.outputs import BadInput
-from pipeline.replay import ReplayError
 from storage.db import StorageError
-from storage.queries import QueryError
+
+# Errors of modules a command may never load (replay, queries) are told apart by name, so that a quick
+# command does not import them just to catch what they raise (they cannot raise what is not loaded).
+USAGE_ERRORS = {"storage.queries.QueryError"}
+FAILURE_ERRORS = {"pipeline.replay.ReplayError"}
+
+
+def _named(exc: BaseException, names: set[str]) -> bool:
+    return any(f"{cls.__module__}.{cls.__qualname__}" in names for cls in type(exc).__mro__)
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -28,21 +35,39 @@ def friendly_errors(func: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ConfigError, BadInput, QueryError) as exc:
+        except (ConfigError, BadInput) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
-        except (StorageError, ReplayError) as exc:
+        except StorageError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_FAILURE)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # `export ... | head`: the reader has gone; stop quietly, as Unix tools do
+            quiet_broken_pipe()
         except Exception as exc:  # a bug still gets one line; -v logs the traceback
+            if _named(exc, USAGE_ERRORS | FAILURE_ERRORS):
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(EXIT_USAGE if _named(exc, USAGE_ERRORS) else EXIT_FAILURE)
             logging.getLogger("pipeline.cli").debug("unexpected error", exc_info=True)
             click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
             sys.exit(EXIT_FAILURE)
 
     return wrapper
+
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell shows for `seq 1 1000000 | head`
+
+
+def quiet_broken_pipe() -> None:
+    """The reader of stdout has gone: point stdout at /dev/null so that the interpreter's final flush
+    does not complain, and exit with the status of a process ended by SIGPIPE."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_BROKEN_PIPE)
 
 
 def command_config(config_path: str | None, db: str | None, log_format: str | None = None) -> Config:

@@ -56,8 +56,10 @@ def run_crawl(config: Any, sources: list[Any], replay: list[str], *, quiet: bool
     from pipeline.ops.runner import crawl_sources
 
     shown = display(quiet, verbose, config.crawl.log_format)
-    if isinstance(shown, LiveDisplay) or quiet:  # INFO lines are in the table; warnings still show
+    if isinstance(shown, LiveDisplay) or quiet or (not verbose and config.crawl.log_format == "text"):
+        # the runner's and health checks' INFO lines say what the table and event lines say
         logging.getLogger("pipeline").setLevel(logging.WARNING)
+        logging.getLogger("pipeline.replay").setLevel(logging.ERROR)  # a recorded site without robots.txt
     try:
         runs = crawl_sources(config, sources, config.database, replay=replay, progress=shown)
     finally:
@@ -88,6 +90,20 @@ def status(db: str | None, config_path: str | None, as_json: bool) -> None:
 
     config = command_config(config_path, db)
     entries = source_status(config, existing_db(config), system_clock())
+    _show_status(entries, as_json)
+
+
+def status_text(config: Any, db_path: str) -> str:
+    """What `status` prints for this config and database (the demo shows it too)."""
+    from pipeline.clock import system_clock
+    from pipeline.ops.status import source_status
+    from storage.db import opened
+
+    with opened(db_path) as database:
+        return _status_text(source_status(config, database, system_clock()))
+
+
+def _show_status(entries: list[dict], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(entries, indent=2))
     else:

@@ -199,6 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record-limit", type=int, help="with --record-dir: stop after this many pages")
     parser.add_argument("--parent-pid", type=int, help="end with this process (Linux PR_SET_PDEATHSIG)")
     args = parser.parse_args(argv)
+
+    def stopped_early(signum: int, frame: Any) -> None:  # before Scrapy's handlers replace this one
+        with contextlib.suppress(Exception):
+            close_run(args.db, args.run_id, "interrupted", f"stopped by {signal.Signals(signum).name} while starting")
+        os._exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stopped_early)
     if args.parent_pid:
         die_with_parent(args.parent_pid)
 

@@ -45,7 +45,12 @@ Rule = Callable[[Context], Verdict]
 def found(run: dict[str, Any]) -> int:
     """Publications a run saw: parsed items, plus, in an incremental run, those it saw unchanged without
     parsing them (a 304, a listing date not newer than the stored one). Zero only when it saw nothing."""
-    return (run["items"] or 0) + (run["unchanged"] or 0)
+    # `unchanged` also counts parsed items found unchanged, which are among `items` already: only those
+    # seen unchanged without parsing (recorded since the run stats kept them) are added to `items`.
+    unparsed = json.loads(run.get("stats") or "{}").get("sgn/unchanged_unparsed")
+    if unparsed is not None:
+        return (run["items"] or 0) + int(unparsed)
+    return max(run["items"] or 0, run["unchanged"] or 0)
 
 
 def full_walk(run: dict[str, Any]) -> bool:

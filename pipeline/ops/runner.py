@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -247,6 +248,11 @@ def _spawn(config: Config, source: Source, db: Database, db_path: str, server: R
 
 def _reap(child: _Child, db: Database, clock: Clock) -> None:
     code = child.proc.returncode
+    if code in (-signal.SIGTERM, -signal.SIGINT) and not child.notes:  # stopped before it could close its run
+        if runs.close_open_run(db, child.run_id, "interrupted", f"crawl process ended by "
+                               f"{signal.Signals(-code).name}", iso(clock())):
+            log.error("%s: crawl process ended by %s", child.source.slug, signal.Signals(-code).name)
+        return
     reason = child.notes or [EXIT_MESSAGES.get(code, f"crawl process exited with status {code}") if code else
                              "crawl process ended without closing its run"]
     if child.notes:  # timed out: whatever the child wrote stays, but the run did not finish

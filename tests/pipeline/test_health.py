@@ -76,6 +76,17 @@ def test_zero_items_after_runs_with_items(config, db):
     assert open_kinds(db) == []
 
 
+def test_zero_items_counts_each_publication_once(config, db):
+    # full walks that parsed 10 publications, all unchanged: `unchanged` counts the same 10 as `items`
+    history(config, db, items=10, unchanged=10, stats={"sgn/unchanged_unparsed": 0})
+    _, verdicts = run_and_judge(config, db, 3, items=0, stats={"sgn/unchanged_unparsed": 0})
+    assert verdicts["zero_items"].endswith("found no items; earlier runs found up to 10")
+    # an incremental run that saw 10 unchanged without parsing them found 10
+    _, verdicts = run_and_judge(config, db, 4, items=0, unchanged=10, full=False,
+                                stats={"sgn/unchanged_unparsed": 10})
+    assert verdicts["zero_items"] is False
+
+
 def test_items_below_a_fraction_of_the_median(config, db):
     history(config, db, items=20)
     _, verdicts = run_and_judge(config, db, 3, items=9, pubs=[pub(n) for n in range(9)])

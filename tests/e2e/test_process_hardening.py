@@ -1,0 +1,133 @@
+"""Crawl processes that die cleanly (issue 22, "Processes"): each case reproduces a fault with real
+processes and signals over the replay server."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.ops import runner
+from tests.ops import SITE, SLUG, slow_site, write_config
+from tests.support import ROOT, query
+
+pytestmark = pytest.mark.e2e
+
+
+def start_crawl(db: Path, site: Path, config: Path | None = None) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "pipeline", "crawl", "--source", SLUG, "--replay", str(site), "--db", str(db)]
+    if config:
+        cmd += ["--config", str(config)]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(predicate, timeout: float = 60, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def child_pid(db: Path, parent: int) -> int | None:
+    """The crawl child's pid once the parent has written it into the run row."""
+    if not db.exists():
+        return None
+    try:
+        rows = query(db, "select pid from runs where status = 'running'")
+    except Exception:  # the schema is being created
+        return None
+    return next((r["pid"] for r in rows if r["pid"] and r["pid"] != parent), None)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] if Path(f"/proc/{pid}").exists() else "X"
+    return state != "Z"
+
+
+def test_killing_the_crawl_command_ends_its_children(tmp_path):
+    db = tmp_path / "x.db"
+    parent = start_crawl(db, slow_site(tmp_path))
+    child = wait_for(lambda: child_pid(db, parent.pid), what="the crawl child")
+    time.sleep(2)  # the child is waiting for the slow page
+    parent.kill()
+    parent.wait()
+    wait_for(lambda: not alive(child), timeout=20, what="the orphaned child to end")
+    # the child closed its own run as interrupted (SIGTERM from the kernel when its parent died)
+    [run] = query(db, "select status from runs")
+    assert run["status"] == "interrupted"
+
+
+def test_two_crawls_of_one_source_never_run_at_once(tmp_path):
+    db = tmp_path / "x.db"
+    first = start_crawl(db, slow_site(tmp_path))
+    wait_for(lambda: child_pid(db, first.pid), what="the first crawl child")
+    second = subprocess.run([sys.executable, "-m", "pipeline", "crawl", "--source", SLUG, "--replay", str(SITE),
+                             "--db", str(db)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1
+    assert f"another crawl of {SLUG} is running" in second.stderr
+    runs = query(db, "select id, status, message from runs order by id")
+    assert runs[0]["status"] == "running", "the first crawl goes on"
+    assert runs[1]["status"] == "failed" and "another crawl" in runs[1]["message"]
+    first.send_signal(signal.SIGINT)
+    first.wait(timeout=60)
+
+
+def test_sigterm_ends_a_crawl_within_seconds_as_interrupted(tmp_path):
+    db = tmp_path / "x.db"
+    parent = start_crawl(db, slow_site(tmp_path, delay=300))
+    child = wait_for(lambda: child_pid(db, parent.pid), what="the crawl child")
+    time.sleep(2)
+    started = time.monotonic()
+    os.kill(child, signal.SIGTERM)
+    parent.wait(timeout=60)
+    assert time.monotonic() - started < 15
+    [run] = query(db, "select status, finished_at from runs")
+    assert run["status"] == "interrupted" and run["finished_at"]
+
+
+def test_a_database_replaced_during_the_crawl_fails_loudly(tmp_path):
+    db = tmp_path / "x.db"
+    parent = start_crawl(db, slow_site(tmp_path, delay=4))
+    wait_for(lambda: child_pid(db, parent.pid), what="the crawl child")
+    time.sleep(1)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copy(ROOT / "README.md", tmp_path / "other")  # something else takes its place later
+    out, err = parent.communicate(timeout=120)
+    assert parent.returncode == 1, out + err
+    assert "deleted or replaced" in err
+
+
+def test_an_invalid_config_is_the_runs_message_and_the_alerts_text(tmp_path):
+    config_path = write_config(tmp_path)
+    config = load_config(config_path, db_override=str(tmp_path / "x.db"))
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(text.replace("crawl:", "crawl:\n  no_such_setting: 1", 1), encoding="utf-8")
+    [run] = runner.crawl_sources(config, [config.source(SLUG)], config.database, replay=[str(SITE)])
+    assert run["status"] == "failed"
+    assert run["message"].startswith(f"{config_path}: crawl.no_such_setting: ")
+    assert "Traceback" not in run["message"]
+    [alert] = query(Path(config.database), "select message from alerts where kind = 'run_failed'")
+    assert run["message"] in alert["message"]
+
+
+def test_many_runs_leave_no_file_handle_open(tmp_path):
+    config = load_config(write_config(tmp_path), db_override=str(tmp_path / "x.db"))
+    fds = lambda: len(os.listdir("/proc/self/fd"))  # noqa: E731
+    runner.crawl_sources(config, [config.source(SLUG)], config.database, replay=[str(SITE)])
+    before = fds()
+    for _ in range(4):
+        runner.crawl_sources(config, [config.source(SLUG)], config.database, replay=[str(SITE)])
+    assert fds() <= before, f"{fds() - before} file handles left open by 4 runs"
