@@ -205,7 +205,12 @@ def _is_link_target(docs: dict[str, StoryDoc], by_url: dict[str, StoryDoc], a: S
 def rebuild(db: Database) -> dict[str, int]:
     """Re-derive every story from scratch and rewrite the index; returns figures for the log."""
     docs = [to_doc(r) for r in stories.load_docs(db, None)]
-    keys = band_keys(signatures(docs))
+    # publications indexed with the text they still have keep their band keys: never hashed again
+    stored = stories.indexed_bands(db, {d.id: d.content_hash for d in docs})
+    kept = {d.id for d in docs if len(stored.get(d.id, ())) == BANDS}
+    changed = [d for d in docs if d.id not in kept]
+    fresh = dict(zip((d.id for d in changed), band_keys(signatures(changed)), strict=True))
+    keys = [stored[d.id] if d.id in kept else fresh[d.id] for d in docs]
     buckets: dict[int, list[str]] = defaultdict(list)
     for doc, doc_keys in zip(docs, keys, strict=True):
         for k in doc_keys:
@@ -226,11 +231,11 @@ def rebuild(db: Database) -> dict[str, int]:
                 candidates[a].add(b)
     by_id = {d.id: d for d in docs}
     found = _edges(by_id, by_id, candidates, hubs).stories()
-    stories.clear_index(db)
-    stories.index_entries(db, _index_entries(docs, keys))
+    stories.rewrite_index(db, _index_entries(changed, [fresh[d.id] for d in changed]), kept)
     stories.set_stories(db, found, rebuild=True)
-    log.info("stories rebuilt: %d publications, %d stories of two or more", len(docs), len(found))
-    return {"publications": len(docs), "stories": len(found)}
+    log.info("stories rebuilt: %d publications (%d hashed, the rest unchanged since indexed), %d stories of two "
+             "or more", len(docs), len(changed), len(found))
+    return {"publications": len(docs), "hashed": len(changed), "stories": len(found)}
 
 
 def match_pending(db: Database) -> dict[str, int]:

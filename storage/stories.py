@@ -52,14 +52,59 @@ def index_entries(db: Database, entries: list[dict[str, Any]]) -> None:
             marks = ",".join("?" * len(ids))
             for table in ("story_bands", "story_links", "story_documents"):
                 db.execute(f"delete from {table} where publication_id in ({marks})", ids)
-            db.conn.executemany("insert into story_bands (band_key, publication_id) values (?, ?)",
-                                [(k, e["id"]) for e in part for k in e["bands"]])
-            db.conn.executemany("insert into story_links (url, publication_id) values (?, ?)",
-                                [(u, e["id"]) for e in part for u in e["links"]])
-            db.conn.executemany("insert into story_documents (key, publication_id) values (?, ?)",
-                                [(k, e["id"]) for e in part for k in e["doc_keys"]])
-            db.conn.executemany("insert or replace into story_indexed (publication_id, content_hash) values (?, ?)",
-                                [(e["id"], e["content_hash"]) for e in part])
+            _insert_entries(db, part)
+
+
+_INDEX_TABLES = ("story_bands", "story_links", "story_documents", "story_indexed")
+
+
+def indexed_bands(db: Database, current: dict[str, str]) -> dict[str, list[int]]:
+    """The stored LSH band keys of the publications indexed with the content hash they still have
+    (``current``: id → content hash): what a rebuild need not hash again."""
+    unchanged = {pid for pid, h in db.execute("select publication_id, content_hash from story_indexed")
+                 if current.get(pid) == h}
+    bands: dict[str, list[int]] = {}
+    for pid, key in db.execute("select publication_id, band_key from story_bands"):
+        if pid in unchanged:
+            bands.setdefault(pid, []).append(key)
+    return bands
+
+
+def rewrite_index(db: Database, entries: list[dict[str, Any]], keep: set[str]) -> None:
+    """A rebuild's index: the rows of the publications in ``keep`` stay as they are, ``entries`` are
+    (re)written, every other row goes. On an empty index the B-trees are built once after the inserts."""
+    with db.atomic():
+        if not keep:
+            indexes = [r[0] for r in db.execute(
+                "select sql from sqlite_master where type = 'index' and sql is not null and tbl_name in "
+                f"({','.join('?' * len(_INDEX_TABLES))})", _INDEX_TABLES)]
+            for table in _INDEX_TABLES:
+                db.execute(f"delete from {table}")
+            for name in [r[0] for r in db.execute(
+                    "select name from sqlite_master where type = 'index' and sql is not null and tbl_name in "
+                    f"({','.join('?' * len(_INDEX_TABLES))})", _INDEX_TABLES)]:
+                db.execute(f"drop index [{name}]")
+            _insert_entries(db, entries)
+            for sql in indexes:
+                db.execute(sql)
+            return
+        gone = [pid for (pid,) in db.execute("select publication_id from story_indexed") if pid not in keep]
+        for part in _chunks(gone):
+            for table in ("story_bands", "story_links", "story_documents"):
+                db.execute(f"delete from {table} where publication_id in ({','.join('?' * len(part))})", part)
+            db.execute(f"delete from story_indexed where publication_id in ({','.join('?' * len(part))})", part)
+        index_entries(db, entries)
+
+
+def _insert_entries(db: Database, part: list[dict[str, Any]]) -> None:
+    db.conn.executemany("insert into story_bands (band_key, publication_id) values (?, ?)",
+                        [(k, e["id"]) for e in part for k in e["bands"]])
+    db.conn.executemany("insert into story_links (url, publication_id) values (?, ?)",
+                        [(u, e["id"]) for e in part for u in e["links"]])
+    db.conn.executemany("insert into story_documents (key, publication_id) values (?, ?)",
+                        [(k, e["id"]) for e in part for k in e["doc_keys"]])
+    db.conn.executemany("insert or replace into story_indexed (publication_id, content_hash) values (?, ?)",
+                        [(e["id"], e["content_hash"]) for e in part])
 
 
 def clear_index(db: Database) -> None:
@@ -115,15 +160,21 @@ def set_stories(db: Database, stories: list[list[str]], rebuild: bool = False) -
         if rebuild:
             db.execute("update publications set cluster_id = null where cluster_id is not null")
         used: set[int] = set()
+        assigned: list[tuple[int, str]] = []  # a rebuild moves no story into another: written in one go
         for members in stories:
             old = sorted({previous[i] for i in members if i in previous} - used)
             keep = old[0] if old else insert_row(db, "clusters", {"title": "", "size": 0})
-            db.execute(f"update publications set cluster_id = ? where id in ({marks(members)})", [keep, *members])
+            if rebuild:
+                assigned += [(keep, m) for m in members]
+            else:
+                db.execute(f"update publications set cluster_id = ? where id in ({marks(members)})",
+                           [keep, *members])
             if not rebuild and len(old) > 1:
                 db.execute(f"update publications set cluster_id = ? where cluster_id in ({marks(old[1:])})",
                            [keep, *old[1:]])
             used.add(keep)
-        _refresh_stories(db, used)
+        db.conn.executemany("update publications set cluster_id = ? where id = ?", assigned)
+        _refresh_stories(db, used, every=rebuild)
 
 
 # A date given only as a year or a month could be its last day: a member dated to the day within it is
@@ -132,11 +183,22 @@ _LATEST_POSSIBLE = ("case length(published_at) when 4 then published_at || '-12-
                     "when 7 then published_at || '-99' else published_at end")
 
 
-def _refresh_stories(db: Database, ids: set[int]) -> None:
-    """A story's title is its earliest member's; delete stories left with fewer than two members."""
+def _refresh_stories(db: Database, ids: set[int], every: bool = False) -> None:
+    """A story's title is its earliest member's; delete stories left with fewer than two members. With
+    ``every`` (a rebuild) all stories are refreshed by one statement."""
     db.execute("delete from clusters where id not in (select cluster_id from publications "
                "where cluster_id is not null group by cluster_id having count(*) > 1)")
     db.execute("update publications set cluster_id = null where cluster_id not in (select id from clusters)")
+    if every:
+        db.execute(f"""
+            with ranked as (
+                select cluster_id, title, published_at, count(*) over (partition by cluster_id) as size,
+                       row_number() over (partition by cluster_id order by published_at is null,
+                                          {_LATEST_POSSIBLE}, first_seen_at, id) as n
+                from publications where cluster_id is not null)
+            update clusters set title = ranked.title, first_published_at = ranked.published_at, size = ranked.size
+            from ranked where ranked.cluster_id = clusters.id and ranked.n = 1""")
+        return
     for story_id in ids:
         first = list(db.query(
             "select title, published_at, (select count(*) from publications where cluster_id = :c) as size "

@@ -162,6 +162,28 @@ def test_unchanged_publications_are_not_matched_again(db):
     assert stories.match_pending(db)["matched"] == 1
 
 
+def test_rebuild_hashes_only_what_changed_and_gives_the_same_stories_and_index(db):
+    add(db, ANNUAL, dict(source="b", url="https://b.org/1", title="Two", documents=[{"url": PDF}]),
+        dict(source="c", url="https://c.org/1", title="Three", documents=[{"url": PDF}]))
+    first = stories.rebuild(db)
+    assert first["hashed"] == 3, "an empty index: everything is hashed"
+    indexes = "select count(*) from sqlite_master where type = 'index' and tbl_name like 'story_%'"
+    assert db.execute(indexes).fetchone()[0] == 7, "the B-trees dropped for the bulk insert are back"
+    index = sorted(db.execute("select band_key, publication_id from story_bands"))
+    stored = groups(db)
+    again = stories.rebuild(db)
+    assert again["hashed"] == 0, "nothing changed: nothing is hashed again"
+    assert groups(db) == stored and sorted(db.execute("select band_key, publication_id from story_bands")) == index
+    add(db, {**ANNUAL, "summary": "Corrected."}, now="2025-01-03T00:00:00Z")
+    assert stories.rebuild(db)["hashed"] == 1
+    changed = sorted(db.execute("select band_key, publication_id from story_bands"))
+    db.execute("delete from story_bands")
+    db.execute("delete from story_indexed")
+    assert stories.rebuild(db)["hashed"] == 3
+    assert sorted(db.execute("select band_key, publication_id from story_bands")) == changed, \
+        "the kept keys are the keys hashing gives"
+
+
 def test_band_keys_are_stable_integers():
     doc = stories.to_doc({"id": "x", "source": "s", "url": "u", "title": "A title here", "summary": "and words",
                           "links": [], "documents": []})
