@@ -14,7 +14,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.items.redact import url_problem
-from pipeline.items.urls import host_in_domains
 
 DEFAULT_CONFIG = Path("config.yaml")
 # Environment variables may override the database path and secrets only, never behaviour.
@@ -27,6 +26,8 @@ DOOR_KEYS = {"feed": "feed_url", "sitemap": "sitemap_url"}
 def check_door(kind: str, feed_url: str | None, sitemap_url: str | None, allowed_domains: tuple[str, ...]) -> None:
     """A feed source has a feed_url, a sitemap source a sitemap_url, a coded spider neither; the URL is
     absolute and inside allowed_domains (else the crawl would refuse its own door). ValueError otherwise."""
+    from pipeline.items.urls import host_in_domains  # w3lib: loaded only for a source with a door URL
+
     given = {"feed_url": feed_url, "sitemap_url": sitemap_url}
     wanted = DOOR_KEYS.get(kind)
     for key, value in given.items():
@@ -301,6 +302,11 @@ def load_config(path: str | os.PathLike | None = None, db_override: str | None =
                 f"{cfg_path}: sources.{slug}: no spider module spiders/{slug}.py "
                 f"(known: {', '.join(sorted(known))})"
             )
+    from pipeline.source_options import unknown_option
+
+    for slug, source in config.sources.items():
+        if problem := unknown_option(slug, source.type, list(source.options)):
+            raise ConfigError(f"{cfg_path}: {problem}")
     hook_env = config.alerts.webhook_url_env
     problem = url_problem(os.environ[hook_env]) if hook_env and os.environ.get(hook_env) else None
     if problem:  # the value is a secret: the message names the variable, never its value

@@ -56,15 +56,21 @@ def run_crawl(config: Any, sources: list[Any], replay: list[str], *, quiet: bool
     from pipeline.ops.runner import crawl_sources
 
     shown = display(quiet, verbose, config.crawl.log_format)
-    if isinstance(shown, LiveDisplay) or quiet or (not verbose and config.crawl.log_format == "text"):
-        # the runner's and health checks' INFO lines say what the table and event lines say
-        logging.getLogger("pipeline").setLevel(logging.WARNING)
-        logging.getLogger("pipeline.replay").setLevel(logging.ERROR)  # a recorded site without robots.txt
+    quieted = {"pipeline": logging.ERROR, "pipeline.replay": logging.ERROR}  # replay: a site without robots.txt
+    if not (isinstance(shown, LiveDisplay) or quiet or (not verbose and config.crawl.log_format == "text")):
+        quieted = {}
+    # the runner's and health checks' lines say what the table and event lines say (alerts: in `status`);
+    # errors still show
+    previous = {name: logging.getLogger(name).level for name in quieted}
+    for name, level in quieted.items():
+        logging.getLogger(name).setLevel(level)
     try:
         runs = crawl_sources(config, sources, config.database, replay=replay, progress=shown)
     finally:
         if shown:
             shown.stop()
+        for name, level in previous.items():
+            logging.getLogger(name).setLevel(level)
     click.echo(text_table(summary_rows(runs), SUMMARY_COLUMNS))
     if not quiet:
         click.echo(LEGEND)

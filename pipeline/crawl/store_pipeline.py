@@ -24,7 +24,7 @@ from pipeline.items.normalise import InvalidItem, normalise
 from pipeline.items.schema import Publication, RawItem
 from pipeline.items.urls import canonical_url
 from storage import crawl_state, publications, runs
-from storage.db import open_db
+from storage.db import DatabaseReplaced, ensure_same_file, open_db
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,6 +103,7 @@ class StorePipeline:
         self.invalid: list[str] = []
         self.kept_body: list[str] = []  # pages whose empty or shrunken body did not replace the stored one
         self.write_failures = 0
+        self.db_lost = False  # the database file was deleted or replaced during the crawl
         self.touched: set[str] = set()  # publications already counted unchanged in this run
         self.run_log = RunLog()  # the spider's own, once it is open
         self.source = str(settings.get("SGN_SOURCE") or "")
@@ -140,10 +141,22 @@ class StorePipeline:
         self.run_log = run_log_of(spider) or self.run_log
         self.source = spider.name
         self.crawler.stats.set_value("sgn/full_walk", int(self.crawler.settings.getbool("SGN_FULL_WALK", True)))
+        self.crawler.stats.set_value("sgn/unchanged_unparsed", 0)
         self.ticker.start(FLUSH_SECONDS, now=False)
 
     def flush(self) -> None:
         if not self.buffer and not self.run_log.unchanged:
+            return
+        try:  # a database deleted or replaced under the crawl: nothing written there would be kept
+            ensure_same_file(self.db)
+        except DatabaseReplaced as exc:
+            if not self.db_lost:
+                log.error("%s", exc)
+                self.db_lost = True
+                if self.crawler.engine:
+                    from scrapy.utils.defer import deferred_from_coro
+
+                    deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_replaced"))
             return
         now = iso(self.clock())
         result = self._write(lambda: publications.store_batch(self.db, self.buffer, now))
@@ -160,6 +173,8 @@ class StorePipeline:
             self.touched.update(urls)
             touched = self._write(lambda: publications.touch_seen(self.db, self.source, urls, now))
             self.counts["unchanged"] += touched or 0
+            if self.crawler.stats:  # seen unchanged without being parsed: not among `items` (health counts both)
+                self.crawler.stats.inc_value("sgn/unchanged_unparsed", touched or 0)
         runs.update_run(self.db, self.run_id, **self.counts, invalid=len(self.invalid))
 
     def _write(self, write: Callable[[], T]) -> T | None:

@@ -32,7 +32,7 @@ PROGRESS_SECONDS = 0.5  # how often the runs rows are read for a live display
 DNS_TIMEOUT_SECONDS = 3.0
 EXIT_MESSAGES = {3: "the database was deleted or replaced during the crawl: its results are lost",
                  4: "another crawl of this source is running"}
-DEMO_HINT = "no network? `safeguarding-news demo` crawls recorded sites offline"
+DEMO_HINT = "`safeguarding-news demo` crawls recorded sites offline"
 
 
 def unresolved_hosts(sources: list[Source], timeout: float = DNS_TIMEOUT_SECONDS) -> dict[str, str]:
@@ -139,9 +139,9 @@ def _open_for_runs(db_path: str) -> Database:
 
 def _fail_unresolved(db: Database, source: Source, host: str, clock: Clock) -> int:
     run_id = runs.start_run(db, source.slug, iso(clock()), pid=None)
-    message = f"no network: {host} does not resolve (DNS); {DEMO_HINT}"
+    message = f"no network: {host} does not resolve (DNS)"
     runs.close_open_run(db, run_id, "failed", message, iso(clock()))
-    log.error("%s: %s", source.slug, message)
+    log.warning("%s: %s", source.slug, message)
     return run_id
 
 
