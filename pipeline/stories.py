@@ -17,6 +17,7 @@ index in the database, and whole stories are merged, never split. ``rebuild`` re
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -105,19 +106,63 @@ def to_doc(row: dict) -> StoryDoc:
     )
 
 
-def band_keys(signatures: Iterable[MinHash]) -> list[list[int]]:
+def band_keys(signatures: np.ndarray | Iterable[MinHash]) -> list[list[int]]:
     """Each signature's LSH band keys as signed 64-bit integers (SQLite's integer), stable across runs."""
-    sigs = list(signatures)
-    if not sigs:
+    if isinstance(signatures, np.ndarray):
+        values = signatures
+    else:
+        sigs = list(signatures)
+        if not sigs:
+            return []
+        values = np.stack([s.hashvalues for s in sigs])
+    if not len(values):
         return []
-    bands = np.stack([s.hashvalues for s in sigs]).astype(np.uint64).reshape(len(sigs), BANDS, ROWS)
+    bands = values.astype(np.uint64).reshape(len(values), BANDS, ROWS)
     with np.errstate(over="ignore"):
         keys = (bands * _MIX).sum(axis=2) ^ (np.arange(BANDS, dtype=np.uint64) << np.uint64(56))
     return keys.view(np.int64).tolist()
 
 
-def signatures(docs: list[StoryDoc]) -> list[MinHash]:
-    return MinHash.bulk([[s.encode("utf-8") for s in d.shingles] for d in docs], num_perm=NUM_PERM, seed=_SEED)
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED)
+_SIGNATURE_CHUNK = 200_000  # shingles per numpy step: (200,000 x 128) 32-bit values, about 100 MB
+
+
+def signatures(docs: list[StoryDoc]) -> np.ndarray:
+    """The MinHash signatures of the docs' shingles, one row each: the values ``datasketch``'s
+    ``MinHash.bulk`` gives (its ``affine32`` scheme: SHA-1 of each shingle, the MurmurHash3 finalizer,
+    then ``a * h + b`` modulo 2^32, the minimum per permutation), computed for all docs at once with numpy,
+    each distinct shingle hashed once."""
+    if _PERMUTATIONS.scheme != "affine32":  # another datasketch default: its own (slower) way
+        return np.stack([m.hashvalues for m in MinHash.bulk(
+            [[s.encode("utf-8") for s in d.shingles] for d in docs], num_perm=NUM_PERM, seed=_SEED)]) \
+            if docs else np.zeros((0, NUM_PERM), dtype=np.uint32)
+    from datasketch.minhash import _fmix
+
+    index: dict[str, int] = {}
+    flat = [index.setdefault(s, len(index)) for d in docs for s in d.shingles]
+    sizes = np.fromiter((len(d.shingles) for d in docs), dtype=np.int64, count=len(docs))
+    # datasketch's sha1_hash32: the first 4 bytes of the SHA-1, little-endian
+    unique = np.fromiter((int.from_bytes(hashlib.sha1(s.encode("utf-8")).digest()[:4], "little") for s in index),
+                         dtype=np.uint32, count=len(index))
+    mixed = _fmix(unique, 32)[np.asarray(flat, dtype=np.int64)] if flat else np.zeros(0, dtype=np.uint32)
+    a, b = _PERMUTATIONS.permutations
+    out = np.full((len(docs), NUM_PERM), np.iinfo(np.uint32).max, dtype=np.uint32)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    first = 0
+    while first < len(docs):
+        last = first  # docs first..last-1 in this step, at least one
+        while last < len(docs) and (last == first or ends[last] - starts[first] <= _SIGNATURE_CHUNK):
+            last += 1
+        hv = mixed[starts[first]:ends[last - 1]]
+        if len(hv):
+            with np.errstate(over="ignore"):
+                permuted = hv[:, None] * a[None, :] + b[None, :]
+            filled = np.nonzero(sizes[first:last])[0]
+            offsets = (starts[first:last] - starts[first])[filled]
+            out[first + filled] = np.minimum.reduceat(permuted, offsets, axis=0)
+        first = last
+    return out
 
 
 def jaccard(a: set, b: set) -> float:

@@ -216,3 +216,23 @@ def test_a_document_everything_links_to_joins_nothing(db, incremental):
     assert all(size <= stories.MAX_DOCUMENT_SHARE for size in sizes), sizes
     if not incremental:
         assert sizes == []
+
+
+def test_signatures_are_datasketchs_minhash_values():
+    import random
+
+    import numpy as np
+    from datasketch import MinHash
+
+    rng = random.Random(3)
+    vocabulary = [f"word{i}" for i in range(400)] + ["café", "naïve", "2023", "to", "2024"]
+    docs = [stories.to_doc({"id": str(i), "source": "s", "url": "u", "links": [], "documents": [],
+                            "title": " ".join(rng.choice(vocabulary) for _ in range(rng.choice((0, 1, 2, 7, 30)))),
+                            "summary": " ".join(rng.choice(vocabulary) for _ in range(rng.choice((0, 12))))})
+            for i in range(700)]
+    expected = np.stack([m.hashvalues for m in MinHash.bulk([[s.encode("utf-8") for s in d.shingles] for d in docs],
+                                                            num_perm=stories.NUM_PERM, seed=1)])
+    assert (stories.signatures(docs) == expected).all()
+    assert stories.band_keys(stories.signatures(docs)) == stories.band_keys(
+        MinHash.bulk([[s.encode("utf-8") for s in d.shingles] for d in docs], num_perm=stories.NUM_PERM, seed=1))
+    assert stories.signatures([]).shape == (0, stories.NUM_PERM) and stories.band_keys(stories.signatures([])) == []
