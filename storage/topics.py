@@ -11,6 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.db import marks
+from storage.migrations import _UK_MONTH as UK_MONTH
 
 CHUNK = 500
 
@@ -86,15 +87,12 @@ def topics_of(db: Database, ids: Iterable[str]) -> dict[str, list[dict[str, Any]
 
 
 def monthly_counts(db: Database, by: str) -> list[dict[str, Any]]:
-    """Publications per month (``YYYY-MM`` of ``published_at``; undated left out) per source, or per
+    """Publications per UK month (as the ``monthly_counts`` view; undated left out) per source, or per
     primary topic (``by='topic'``; publications without a topic count as ``(none)``)."""
-    if by == "source":
-        sql = ("select substr(published_at, 1, 7) as month, source as key, count(*) as n from publications "
-               "where length(published_at) >= 7 and withdrawn_at is null group by month, key order by month, key")
-    else:
-        sql = ("select substr(p.published_at, 1, 7) as month, coalesce(t.topic, '(none)') as key, count(*) as n "
-               "from publications p left join publication_topics t on t.publication_id = p.id and t.is_primary = 1 "
-               "where length(p.published_at) >= 7 and p.withdrawn_at is null group by month, key order by month, key")
+    key = "p.source" if by == "source" else "coalesce(t.topic, '(none)')"
+    sql = (f"select {UK_MONTH} as month, {key} as key, count(*) as n from publications p "
+           "left join publication_topics t on t.publication_id = p.id and t.is_primary = 1 "
+           "where length(p.published_at) >= 7 and p.withdrawn_at is null group by month, key order by month, key")
     return list(db.query(sql))
 
 

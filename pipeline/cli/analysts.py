@@ -178,6 +178,7 @@ def digest(since: str | None, until: str | None, fmt: str, topics: tuple[str, ..
     its sources, dates, summary and "Read the ..." links.
     """
     from pipeline import clock
+    from pipeline.config import ConfigError
     from pipeline.outputs import BadInput
     from pipeline.outputs.digest import FORMATS, render_digest
     from pipeline.outputs.files import output
@@ -189,10 +190,13 @@ def digest(since: str | None, until: str | None, fmt: str, topics: tuple[str, ..
     if send and preview:
         raise BadInput("--send and --preview: give one (--preview writes the message --send would send)")
     config = command_config(config_path, db)
+    mailing = send or preview is not None
+    if mailing and config.digest.email is None:
+        raise ConfigError("digest.email is not set in config.yaml: give smtp_host, sender and recipients "
+                          "(docs/analysts.md#the-weekly-e-mail-digest---send)")
     database = existing_db(config)
     vocabulary, wanted = _topics(config, topics)
     now = clock.system_clock()
-    mailing = send or preview is not None
     if mailing and not since and not until:
         from pipeline.cli.digest_mail import weekly_period
 

@@ -76,3 +76,36 @@ def test_the_readme_command_serves_the_canned_queries(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert [s["title"] for s in json.loads(result.stdout)] == ["Child safeguarding incidents"]
+
+
+def test_the_dashboard_of_publications_per_month_per_source_and_topic(tmp_path):
+    """Datasette with the datasette-dashboards plugin, started on a fixture database with its topics: the
+    dashboard page, and each chart's query answering with the counts `stats` prints."""
+    pytest.importorskip("datasette_dashboards")
+    from tests.support import CONFIG, run_cli
+
+    db = build_db(tmp_path / "safeguarding.db")
+    assert run_cli("topics", "reassign", "--db", str(db), "--config", str(CONFIG)).exit_code == 0
+    dashboards = load_metadata()["plugins"]["datasette-dashboards"]
+    charts = dashboards["publications"]["charts"]
+    assert set(charts) == {"per-source", "per-topic", "topics"}
+
+    def get(path):
+        result = subprocess.run([sys.executable, "-m", "datasette", str(db), "--metadata", str(METADATA),
+                                 "--get", path], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    page = get("/-/dashboards/publications")
+    assert "<title>Publications per month</title>" in page
+    assert all(f'id="card-{slug}"' in page for slug in charts)
+    assert "Publications per month per primary topic" in get("/-/dashboards/publications/per-topic")
+    from urllib.parse import quote
+
+    per_source = json.loads(get(f"/safeguarding.json?_shape=array&sql={quote(charts['per-source']['query'])}"))
+    december = {r["source"]: r["publications"] for r in per_source if r["month"] == "2024-12"}
+    assert december == {"csprp_govuk": 1}
+    per_topic = json.loads(get(f"/safeguarding.json?_shape=array&sql={quote(charts['per-topic']['query'])}"))
+    assert sum(r["publications"] for r in per_topic) == sum(r["publications"] for r in per_source)
+    topics = json.loads(get(f"/safeguarding.json?_shape=array&sql={quote(charts['topics']['query'])}"))
+    assert topics and all(t["any_topic"] >= t["primary_topic"] for t in topics)
