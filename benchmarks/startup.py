@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=10, help="runs of each command (default 10; smoke: 3)")
     args = p.parse_args(argv)
     repeat = 3 if args.smoke else args.repeat
-    report = Report("start-up of --help, status and search", smoke=args.smoke)
+    report = Report("start-up of --help, status and search (benchmarks/startup.py)", smoke=args.smoke)
     with workdir(args.workdir) as work:
         db = work / "startup.db"
         site = ROOT / "pipeline" / "tools" / "demo" / "sites" / "csprp_govuk"

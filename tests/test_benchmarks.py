@@ -109,3 +109,13 @@ def test_memory_smoke():
     assert_report(out, "memory.py")
     peak = re.search(r"peak RSS of the crawl process, 40 publications\s+(\d+) MB", out)
     assert peak and 30 < int(peak.group(1)) < 2000, out
+
+
+@pytest.mark.e2e
+def test_startup_smoke():
+    out = run("startup.py", "--smoke")
+    assert_report(out, "startup.py")
+    assert len(figures(out)) == 6
+    assert "--help: heavy modules imported: none" in out, out
+    judged = [f for f in figures(out) if f[1] != "smoke"]
+    assert len(judged) == 3 and all(verdict == "MET" for _, verdict in judged), out
