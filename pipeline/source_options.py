@@ -1,6 +1,6 @@
-"""The ``options`` each spider reads, found in its source code with ``ast`` (configuration never imports
-crawl code): so that a misspelt option in config.yaml is refused at load, naming the key, instead of a
-crawl failing later with "option ... is missing".
+"""The ``options`` each spider reads, found in its source text (configuration never imports crawl code):
+so that a misspelt option in config.yaml is refused at load, naming the key, instead of a crawl failing
+later with "option ... is missing".
 
 A spider's options are the string keys it reads from ``self.options`` (``options["key"]``,
 ``options.get("key")``), and the keys of a module-level ``DEFAULTS`` dict merged into them, in its module
@@ -10,9 +10,9 @@ A module that reads an option by a computed key makes its options unknowable: no
 
 from __future__ import annotations
 
-import ast
 import difflib
 import importlib.util
+import re
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +25,14 @@ def _spiders_dir() -> Path | None:
     return Path(folders[0]) if folders else None
 
 
+# Read from the source text with regular expressions: parsing every spider module with ``ast`` took a
+# tenth of a second, at every command's start (benchmarks/startup.py).
+_READ = re.compile(r"""\boptions\s*(?:\[\s*|\.get\(\s*)(?:(["'])(\w+)\1|(?P<computed>[^\s'"\])]))""")
+_DEFAULTS = re.compile(r"^DEFAULTS\b[^=\n]*=\s*\{", re.M)
+_KEY = re.compile(r"""(["'])(\w+)\1\s*:""")
+_IMPORT = re.compile(r"^\s*from\s+spiders\.(\w+)\s+import\b", re.M)
+
+
 @cache
 def _module_options(module: str) -> frozenset[str] | None:
     """Option names read in ``spiders/<module>.py`` and the spider modules it imports; None if unknowable."""
@@ -32,40 +40,30 @@ def _module_options(module: str) -> frozenset[str] | None:
     path = folder / f"{module}.py" if folder else None
     if path is None or not path.is_file():
         return frozenset()
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
     names: set[str] = set()
-    for node in ast.walk(tree):
-        key: ast.expr | None = None
-        if isinstance(node, ast.Subscript) and _is_options(node.value):
-            key = node.slice
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-              and _is_options(node.func.value) and node.args):
-            key = node.args[0]
-        elif _defaults(node):
-            value = node.value  # type: ignore[attr-defined]
-            names.update(k.value for k in value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
-        if key is not None:
-            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
-                return None
-            names.add(key.value)
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("spiders."):
-            inherited = _module_options(str(node.module).split(".", 1)[1])
-            if inherited is None:
-                return None
-            names.update(inherited)
+    for match in _READ.finditer(text):
+        if match.group("computed"):
+            return None
+        names.add(match.group(2))
+    for match in _DEFAULTS.finditer(text):
+        names.update(key for _, key in _KEY.findall(_braced(text, match.end() - 1)))
+    for imported in _IMPORT.findall(text):
+        inherited = _module_options(imported)
+        if inherited is None:
+            return None
+        names.update(inherited)
     return frozenset(names)
 
 
-def _defaults(node: ast.AST) -> bool:
-    """``DEFAULTS = {...}`` (or annotated): option defaults a spider merges into its options."""
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-    return (any(isinstance(t, ast.Name) and t.id == "DEFAULTS" for t in targets)
-            and isinstance(getattr(node, "value", None), ast.Dict))
-
-
-def _is_options(node: ast.expr) -> bool:
-    return (isinstance(node, ast.Attribute) and node.attr == "options") or (
-        isinstance(node, ast.Name) and node.id == "options")
+def _braced(text: str, opening: int) -> str:
+    """The text from the brace at ``opening`` to its matching closing brace."""
+    depth = 0
+    for i in range(opening, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[opening:i + 1]
+    return text[opening:]
 
 
 def spider_options(slug: str, kind: str = "spider") -> frozenset[str] | None:
