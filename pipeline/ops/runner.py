@@ -247,6 +247,17 @@ def _spawn(config: Config, source: Source, db: Database, db_path: str, server: R
 
 
 def _reap(child: _Child, db: Database, clock: Clock) -> None:
+    """Close the run of an ended crawl process if it did not; a database locked beyond the busy timeout
+    is said in one line (the run stays `running` and the next crawl closes it as interrupted)."""
+    try:
+        _close_after(child, db, clock)
+    except sqlite3.OperationalError as exc:
+        log.error("%s: run %d could not be closed (%s): another program has held a write lock on the database "
+                  "for more than 60 s; the next crawl will close it as interrupted", child.source.slug,
+                  child.run_id, exc)
+
+
+def _close_after(child: _Child, db: Database, clock: Clock) -> None:
     code = child.proc.returncode
     if code in (-signal.SIGTERM, -signal.SIGINT) and not child.notes:  # stopped before it could close its run
         if runs.close_open_run(db, child.run_id, "interrupted", f"crawl process ended by "

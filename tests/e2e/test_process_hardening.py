@@ -131,3 +131,27 @@ def test_many_runs_leave_no_file_handle_open(tmp_path):
     for _ in range(4):
         runner.crawl_sources(config, [config.source(SLUG)], config.database, replay=[str(SITE)])
     assert fds() <= before, f"{fds() - before} file handles left open by 4 runs"
+
+
+def test_a_writer_lock_held_beyond_the_busy_timeout_is_said_in_one_line(tmp_path, monkeypatch):
+    """Another program holds the write lock: the crawl cannot even record its run, and says so (the busy
+    timeout is shortened from 60 s to 0.5 s in this process to keep the test short)."""
+    import storage.db
+    from storage.db import StorageError, open_db
+
+    config = load_config(write_config(tmp_path), db_override=str(tmp_path / "x.db"))
+    open_db(config.database).close()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "c.execute('begin exclusive'); print('locked', flush=True); time.sleep(60)"), config.database],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        monkeypatch.setattr(storage.db, "BUSY_TIMEOUT_MS", 500)
+        with pytest.raises(StorageError) as err:
+            runner.crawl_sources(config, [config.source(SLUG)], config.database, replay=[str(SITE)])
+        assert "another program has held a write lock on the database for more than 60 s" in str(err.value)
+        assert "\n" not in str(err.value)
+    finally:
+        holder.kill()
+        holder.wait()
