@@ -88,4 +88,4 @@ def stats(by: str, since: str | None, until: str | None, chart: bool, width: str
         rows = [r for r in monthly_counts(database, kind) if (not first or r["month"] >= first)
                 and (not last or r["month"] <= last)]
         click.echo(render_counts(rows, kind, labels if kind == "topic" else {}, chart,
-                                 positive(width, "--width"), colour=sys.stdout.isatty()))
+                                 positive(width, "--width"), colour=sys.stdout.isatty(), first=first, last=last))

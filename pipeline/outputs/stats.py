@@ -30,12 +30,14 @@ def months_between(first: str, last: str) -> list[str]:
     return out
 
 
-def pivot(rows: list[dict[str, Any]]) -> tuple[list[str], list[str], dict[tuple[str, str], int]]:
-    """(months, keys, counts) from rows of month, key, n; keys by their total, largest first."""
+def pivot(rows: list[dict[str, Any]], first: str | None = None,
+          last: str | None = None) -> tuple[list[str], list[str], dict[tuple[str, str], int]]:
+    """(months, keys, counts) from rows of month, key, n: every month from ``first`` (else the first with
+    any) to ``last`` (else the last with any); keys by their total, largest first."""
     counts = {(r["month"], r["key"]): int(r["n"]) for r in rows}
     if not counts:
         return [], [], {}
-    months = months_between(min(m for m, _ in counts), max(m for m, _ in counts))
+    months = months_between(first or min(m for m, _ in counts), last or max(m for m, _ in counts))
     totals: dict[str, int] = {}
     for (_, key), n in counts.items():
         totals[key] = totals.get(key, 0) + n
@@ -67,13 +69,14 @@ def chart(months: list[str], keys: list[str], counts: dict[tuple[str, str], int]
     plt.title(title)
     plt.plotsize(width, max(15, min(40, 8 + 2 * len(keys))))
     plt.theme("pro" if colour else "clear")
-    return str(plt.build())
+    text = str(plt.build())
+    return text if colour else str(plt.uncolorize(text))  # a pipe or a file gets no escape codes
 
 
 def render_counts(rows: list[dict[str, Any]], kind: str, names: Mapping[str, str], with_chart: bool,
-                  width: int, colour: bool = False) -> str:
+                  width: int, colour: bool = False, first: str | None = None, last: str | None = None) -> str:
     title = f"Publications per month per {kind}" + (" (primary topic)" if kind == "topic" else "")
-    months, keys, counts = pivot(rows)
+    months, keys, counts = pivot(rows, first, last)
     if not months:
         return f"{title}: no dated publications"
     parts = [title, "", table(months, keys, counts, names)]

@@ -106,7 +106,7 @@ def test_stats_prints_tables_and_charts(db):
     dated = query(db, "select count(*) n from publications where published_at like '2024-12%' "
                       "and withdrawn_at is null")[0]["n"]
     assert int(december["total"]) == dated
-    assert "Child safeguarding incidents" in text and re.search(r"[█▇▆▅▄▃▂▁]", text)
+    assert "Child safeguarding incidents" in text and re.search(r"[█▇▆▅▄▃▂▁]", text) and "\x1b[" not in text
     only_topics = cli(db, "stats", "--by", "topic", "--no-chart")
     assert "per topic" in only_topics and "per source" not in only_topics and "█" not in only_topics
     bad = run_cli("stats", "--since", "2024", "--db", str(db), "--config", str(CONFIG))

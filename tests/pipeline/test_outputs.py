@@ -365,3 +365,21 @@ def test_search_results_as_text_and_json(db):
     assert records[0]["rank"] == 1 and records[0]["title"] == HOSTILE_TITLE
     terminal = results_text(search(db, "terminal"))
     assert "\x1b" not in terminal and "Terminal [31mred[0m title" in terminal
+
+
+# ---------------------------------------------------------------- stats
+
+
+def test_stats_tables_show_every_month_of_the_range_with_totals():
+    from pipeline.outputs.stats import months_between, pivot, render_counts, table
+
+    assert months_between("2024-11", "2025-02") == ["2024-11", "2024-12", "2025-01", "2025-02"]
+    rows = [{"month": "2024-12", "key": "a", "n": 2}, {"month": "2025-02", "key": "b", "n": 3}]
+    months, keys, counts = pivot(rows, first="2024-11")
+    assert months == ["2024-11", "2024-12", "2025-01", "2025-02"] and keys == ["b", "a"]
+    lines = table(months, keys, counts, {"a": "Alpha"}).splitlines()
+    assert lines[0].split() == ["month", "b", "Alpha", "total"]
+    assert lines[2].split() == ["2024-11", "0", "0", "0"] and lines[-1].split() == ["total", "3", "2", "5"]
+    drawn = render_counts(rows, "topic", {}, True, 60)
+    assert "(primary topic)" in drawn and "█" in drawn and "\x1b[" not in drawn  # no colour codes in a pipe
+    assert render_counts([], "source", {}, True, 60) == "Publications per month per source: no dated publications"
