@@ -42,8 +42,12 @@ def summary_rows(runs: list[dict[str, Any]], elapsed: dict[int, str] | None = No
                      "new": run.get("new") or 0, "changed": run.get("updated") or 0,
                      "unchanged": run.get("unchanged") or 0, "not seen": "" if not_seen is None else not_seen,
                      "invalid": run.get("invalid") or 0, "errors": run.get("errors") or 0,
-                     "door": run.get("door") or "", "elapsed": took})
+                     "door": _short(run.get("door") or ""), "elapsed": took})
     return rows
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 class LiveDisplay:
@@ -59,15 +63,24 @@ class LiveDisplay:
         self.live.start()
 
     def __call__(self, runs: list[dict[str, Any]]) -> None:
+        from rich import box
         from rich.table import Table
 
         now = time.monotonic()
-        table = Table(title="crawling (Ctrl-C stops every source cleanly)", title_justify="left")
-        for column in SUMMARY_COLUMNS:
-            table.add_column(column, justify="left" if column in ("source", "status", "door") else "right")
+        # one line per source: `not seen` is known once a run has ended (it is in the summary), and on a
+        # narrow terminal the door is left out too
+        columns = [c for c in SUMMARY_COLUMNS if c != "not seen" and (c != "door" or self.console.width >= 110)]
+        table = Table(title="crawling (Ctrl-C stops every source cleanly)", title_justify="left",
+                      box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        longest = max((len(r["source"]) for r in runs), default=6)
+        for column in columns:
+            table.add_column(column, justify="left" if column in ("source", "status", "door") else "right",
+                             no_wrap=True, overflow="ellipsis",
+                             min_width=longest if column == "source" else 4 if column == "door" else len(column),
+                             max_width=30 if column == "door" else None)
         elapsed = {r["id"]: _elapsed(r, now, self.started) for r in runs if r["status"] == "running"}
         for row in summary_rows(runs, elapsed):
-            table.add_row(*(str(row[c]) for c in SUMMARY_COLUMNS))
+            table.add_row(*(str(row[c]) for c in columns))
         self.live.update(table)
 
     def stop(self) -> None:
