@@ -32,6 +32,7 @@ h2{font-size:1.25rem;margin:2.2rem 0 .6rem;padding-top:1rem;border-top:1px solid
 .topic{margin:2.2rem 0 0;padding-top:1rem;border-top:1px solid #b1b4b6;font-weight:bold;color:#1d70b8}
 .topic+h2{border-top:0;margin-top:.2rem;padding-top:0}
 h2.group{font-size:1.5rem}
+h3{font-size:1.15rem;margin:1.6rem 0 .5rem}
 .source{margin:.15rem 0}
 .links{list-style:none;padding:0}
 .links li{margin:.3rem 0}
@@ -139,6 +140,26 @@ def _md_story(view: StoryView) -> list[str]:
     return blocks
 
 
+# ---------------------------------------------------------------- plain text (the e-mail's alternative)
+
+
+def digest_text(views: list[StoryView], period: Period, group_by_topic: bool = False) -> str:
+    """The digest as plain text, for the e-mail's text/plain part: the Markdown digest's layout with
+    nothing escaped (text is never interpreted there) and each link as "Label: title <URL>"."""
+    title = f"Safeguarding digest: {period_text(period)}"
+    blocks = [f"{title}\n{'=' * len(title)}", intro_text(views, period)]
+    for topic, section in sections(views, group_by_topic):
+        blocks.append(f"{topic.upper()}")
+        for view in section:
+            blocks.append(f"{view.heading}\n{'-' * min(len(view.heading), 72)}")
+            blocks += [source_text(line) for line in view.sources]
+            if view.summary:
+                blocks.append(view.summary)
+            blocks += [f"{link.label}: {link.title} <{link.url}>" + (f" ({link.note})" if link.note else "")
+                       for link in view.links]
+    return "\n\n".join(blocks) + "\n"
+
+
 # ---------------------------------------------------------------- HTML
 
 
@@ -148,9 +169,11 @@ def e(text: str) -> str:
 
 def story_html(view: StoryView, heading: bool = True, topic: bool = True) -> str:
     """One story as an HTML fragment: its topic, its title, sources and dates, summary, links; without
-    its heading (the title) and topic, the content of its feed entry."""
+    its heading (the title) and topic, the content of its feed entry. Under a topic's own heading (grouped
+    by topic, ``topic=False``) the title is one level down."""
     parts = [f'<p class="topic">{e(topic_heading(view))}</p>'] if topic and heading else []
-    parts += [f"<h2>{e(view.heading)}</h2>"] if heading else []
+    tag = "h2" if topic else "h3"
+    parts += [f"<{tag}>{e(view.heading)}</{tag}>"] if heading else []
     parts += [f'<p class="source">{e(source_text(line))}</p>' for line in view.sources]
     if view.summary:
         parts.append(f"<p>{e(view.summary)}</p>")

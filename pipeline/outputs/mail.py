@@ -1,4 +1,4 @@
-"""The digest as an e-mail: multipart/alternative with the Markdown digest as plain text and the HTML page,
+"""The digest as an e-mail: multipart/alternative with the digest as plain text and the HTML page,
 a Subject naming the period, Date, a stable Message-ID per period and recipient, and List-Unsubscribe."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 
-from pipeline.outputs.digest import digest_html, digest_markdown, period_text
+from pipeline.outputs.digest import digest_html, digest_text, period_text
 from pipeline.outputs.period import Period
 from pipeline.outputs.present import StoryView
 
@@ -48,6 +48,6 @@ def digest_message(views: list[StoryView], period: Period, *, sender: str, recip
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["X-Mailer"] = MAILER
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(digest_markdown(views, period, group_by_topic), subtype="plain", charset="utf-8")
+    msg.set_content(digest_text(views, period, group_by_topic), subtype="plain", charset="utf-8")
     msg.add_alternative(digest_html(views, period, group_by_topic), subtype="html", charset="utf-8")
     return msg

@@ -122,8 +122,12 @@ def test_sent_once_to_each_recipient_as_a_proper_multipart_message(setup, server
     assert msg.get_content_type() == "multipart/alternative"
     plain, page = msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()
     # the topic heading over each story, then its title, sources and dates
-    assert re.search(r"\n## [^\n]+\r?\n\r?\n### Child safeguarding incidents\r?\n\r?\n"
+    plain = plain.replace("\r\n", "\n")
+    assert re.search(r"\n\n[A-Z ,]+\n\nChild safeguarding incidents\n-+\n\n"
                      r"Source: Child Safeguarding Practice Review Panel · Date published: 12 December 2024", plain)
+    # nothing escaped in plain text, links written out
+    assert "Findings on neglect & abuse: <img src=x onerror=alert(1)>" in plain and "\\&" not in plain
+    assert "Read the report: Annual report <PDF> & annex <https://assets.publishing.service.gov.uk/r.pdf>" in plain
     assert "<!DOCTYPE html>" in page and '<p class="topic">' in page and "<h2>Child safeguarding incidents</h2>" in page
     assert msg["Message-ID"] != inbox.to("b@example.org")[0]["Message-ID"]
     rows = outbox(db)

@@ -45,6 +45,9 @@ def test_every_story_has_a_topic_heading_and_the_seed_headings_appear(db):
     grouped = cli(db, "digest", "--since", "2000-01-01", "--until", "2030-12-31", "--group-by-topic")
     topic_lines = [line for line in grouped.splitlines() if line.startswith("## ")]
     assert len(topic_lines) == len(set(topic_lines)) < len(stories)  # each topic once
+    page = cli(db, "digest", "--since", "2000-01-01", "--until", "2030-12-31", "--group-by-topic", "--format", "html")
+    groups = re.findall(r'<h2 class="group">([^<]+)</h2>', page)
+    assert len(groups) == len(topic_lines) and page.count("<h3>") == len(stories) and "<p class=\"topic\">" not in page
 
 
 def test_december_2024_cannot_be_misread(db):
