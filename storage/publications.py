@@ -55,7 +55,7 @@ def store_batch(db: Database, pubs: Iterable[Publication], now: str) -> BatchRes
     result = BatchResult()
     if not pubs:
         return result
-    with db.atomic(), deferred_indexing(db):
+    with _writing(db), deferred_indexing(db):
         _store(db, pubs, now, result)
     return result
 
@@ -64,7 +64,7 @@ def store_many(db: Database, pubs: Iterable[Publication], now: str, chunk: int =
     """Store any number of publications (a first load, an import, a rebuild) in one transaction: batched
     writes of ``chunk`` rows, and the full-text index filled once at the end for every new row."""
     result = BatchResult()
-    with db.atomic(), deferred_indexing(db):
+    with _writing(db), deferred_indexing(db):
         part: list[Publication] = []
         for pub in pubs:
             part.append(pub)
@@ -74,6 +74,28 @@ def store_many(db: Database, pubs: Iterable[Publication], now: str, chunk: int =
         if part:
             _store(db, part, now, result)
     return result
+
+
+@contextmanager
+def _writing(db: Database) -> Iterator[None]:
+    """A write transaction that takes the write lock at its start (``BEGIN IMMEDIATE``), so that a writer
+    waits its turn (``busy_timeout``) instead of failing with "database is locked" when another process
+    wrote between its first read and its first write; inside a transaction already, a savepoint."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.rollback()
+        raise
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
 
 
 @contextmanager

@@ -83,6 +83,13 @@ def test_storage_search_smoke():
     assert figures(out).count(("target == 32", "MET")) == 2, out
 
 
+def test_writers_smoke():
+    out = run("writers.py", "--smoke", "--writers", "1", "3")
+    assert_report(out, "writers.py")
+    assert len(figures(out)) == 1
+    assert re.search(r"3 writer\(s\): 399 in", out), out
+
+
 def test_clustering_smoke():
     out = run("clustering.py", "--smoke")
     assert_report(out, "clustering.py")
