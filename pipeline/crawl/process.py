@@ -247,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: database {args.db} was deleted or replaced during the crawl: this run's results are "
               "lost", file=sys.stderr)
         return EXIT_DATABASE_REPLACED
+    # Scrapy stopped before its spider closed the run (a second signal forces an unclean shutdown, or a
+    # signal came before the spider opened): closed here, as nobody else may be left to do it.
+    close_run(args.db, args.run_id, "interrupted", "the crawl stopped before it could close its run")
     lock.close()
     return 0
 
