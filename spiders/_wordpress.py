@@ -47,6 +47,8 @@ POST_ID_QUERY = re.compile(r"p=\d+")
 GENERIC_LINK = re.compile(r"^(?:(?:download|read|view|open|access|see|get)\s*)?(?:the\s+)?(?:full\s+)?"
                           r"(?:report|document|file|publication|pdf|here|this|now|more)?$", re.I)
 SIZE = re.compile(r"\b(\d+(?:\.\d+)?\s*(?:bytes|KB|MB|GB))\b", re.I)
+SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+WP_SITEMAP_POSTS = re.compile(r"/wp-sitemap-posts-([A-Za-z0-9_-]+?)-\d+\.xml$")
 XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -75,6 +77,9 @@ class WordPressSpider(SourceSpider):
     listings: tuple[str, ...] = ()
     detail_pattern: str = r"^/[^/]+/[^/]+/?$"
     document_hosts: tuple[str, ...] = ()  # empty: documents on any host
+    # Find the listings on the site itself (wp-sitemap.xml, the home page's navigation) rather than
+    # relying on ``listings`` alone: for a site whose listing paths have not been seen.
+    discover_listings: bool = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -89,6 +94,9 @@ class WordPressSpider(SourceSpider):
         self._seen_unchanged: set[str] = set()
         # the door each post type was read through ("resource" → "WordPress RSS feed"), when they differ
         self.type_doors: dict[str, str] = {}
+        self.discover_listings = bool(self.options.get("discover_listings", self.discover_listings))
+        self._discovery: dict[str, int] = {}
+        self.discovered_listings: list[str] = []
 
     # -- doors -----------------------------------------------------------------
 
@@ -394,16 +402,115 @@ class WordPressSpider(SourceSpider):
 
     def html_requests(self) -> list[Request]:
         paths = list(self.options.get("listings") or self.listings)
-        return [self.request(urljoin(self.site + "/", p), self.parse_listing,
-                             cb_kwargs={"listing": urljoin(self.site + "/", p)}) for p in paths]
+        requests = [self.request(urljoin(self.site + "/", p), self.parse_listing,
+                                 cb_kwargs={"listing": urljoin(self.site + "/", p)}) for p in paths]
+        if self.discover_listings and not self._discovery:
+            self._discovery = {"pending": 2, "found": 0}
+            requests += [self.request(f"{self.site}/wp-sitemap.xml", self.parse_wp_sitemap, meta=PROBE),
+                         self.request(f"{self.site}/", self.parse_home, meta=PROBE)]
+        return requests
+
+    # -- listings discovered from the site itself: wp-sitemap.xml and the navigation -----------
+
+    def discovery_step(self, pending: int = -1, found: int = 0) -> None:
+        """Account for one discovery request; when the last is done and nothing was found, say so."""
+        state = self._discovery
+        state["pending"] += pending
+        state["found"] += found
+        if state["pending"] == 0 and state["found"] == 0 and not self.options.get("listings") and not self.listings:
+            self.record_error(self.site, "no listing found: wp-sitemap.xml lists no post and the navigation "
+                                         "links no page of publication cards")
+
+    def parse_wp_sitemap(self, response: Response) -> Iterator[Request]:
+        """WordPress's own sitemap (core since 5.5): ``/wp-sitemap.xml`` indexes one sitemap per post type
+        (``wp-sitemap-posts-<type>-<n>.xml``), taxonomy and author; each post type's lists its posts."""
+        if reason := self.shut(response):
+            self.logger.info("no WordPress sitemap at %s (%s)", response.url, reason)
+            self.discovery_step()
+            return
+        try:
+            root = etree.fromstring(response.body, XML_PARSER)
+        except etree.XMLSyntaxError as exc:
+            self.record_error(response.url, f"malformed sitemap (not XML: {str(exc)[:80]})")
+            self.discovery_step()
+            return
+        locs = [(" ".join((e.findtext(f"{SITEMAP_NS}loc") or "").split()),
+                 (e.findtext(f"{SITEMAP_NS}lastmod") or "").strip()) for e in root]
+        found = 0
+        if root.tag == f"{SITEMAP_NS}sitemapindex":
+            for loc, _ in locs:
+                kind = WP_SITEMAP_POSTS.search(urlsplit(loc).path)
+                if not kind or kind.group(1) in NOT_PUBLICATIONS or (
+                        self.types_wanted and kind.group(1) not in self.types_wanted):
+                    continue  # pages, taxonomies and authors are not publications
+                found += 1
+                self._discovery["pending"] += 1
+                self.logger.info("post type %r discovered from the sitemap: %s", kind.group(1), loc)
+                yield self.request(loc, self.parse_wp_sitemap, meta=PROBE)
+        elif root.tag == f"{SITEMAP_NS}urlset":
+            for loc, lastmod in locs:
+                if urlsplit(loc).netloc != self.host:
+                    continue
+                found += 1
+                if not self.skip_unchanged(loc, lastmod):
+                    yield self.request(loc, self.parse_detail, cb_kwargs={"card": {}})
+            self.count("wp_sitemap_posts", found)
+        else:
+            self.record_error(response.url, f"not a sitemap (root element <{root.tag}>)")
+        self.discovery_step(found=found)
+
+    def parse_home(self, response: Response) -> Iterator[Request]:
+        """The home page's navigation: each page it links on this site is fetched once and walked as a
+        listing when it looks like one (``listing_shape``: WordPress's archive classes, pagination to
+        itself or several publication cards); other pages (About, Privacy) are left alone."""
+        if self.shut(response):
+            self.discovery_step()
+            return
+        seen = {self.site + "/"}
+        for href in response.xpath("//nav//a/@href | //header//a/@href").getall():
+            url = response.urljoin(href.strip()).split("#")[0]
+            parts = urlsplit(url)
+            if parts.netloc != self.host or url in seen or url_extension(url) in DOCUMENT_EXTENSIONS | MEDIA_EXTENSIONS:
+                continue
+            seen.add(url)
+            self._discovery["pending"] += 1
+            yield self.request(url, self.parse_nav_page, meta=PROBE)
+        self.discovery_step()
+
+    def parse_nav_page(self, response: Response) -> Iterator[Request]:
+        if response.status >= 300:
+            self.expected_status(response)
+            self.logger.warning("the navigation links %s, which answers HTTP %d", response.url, response.status)
+            self.discovery_step()
+            return
+        if not (why := self.listing_shape(response)):
+            self.count("wp_nav_pages_not_listings")
+            self.discovery_step()
+            return
+        path = urlsplit(response.url).path
+        self.discovered_listings.append(path)
+        self.count("wp_listings_discovered")
+        self.logger.info("listing discovered from the navigation: %s (%s)", path, why)
+        self.use_door(f"{DOOR_NAMES['html']} (found in the navigation: {', '.join(sorted(self.discovered_listings))})")
+        self.discovery_step(found=1)
+        yield from self.parse_listing(response, listing=response.url)
+
+    def listing_anchors(self, response: Response) -> list[Selector]:
+        """The links of a listing page that may lead to publications: on a site whose listings were
+        discovered, those in its main part outside any navigation (menus, footers and pagination are not
+        cards); otherwise every link, the detail pattern deciding."""
+        if self.discover_listings and (anchors := response.xpath("//main//a[@href][not(ancestor::nav)]")):
+            return list(anchors)
+        return list(response.css("a[href]"))
 
     def parse_listing(self, response: Response, listing: str) -> Iterator[Request]:
         found: list[str] = []
         following: list[tuple[int, str]] = []
         fetched = 0
+        cards = {a.root for a in self.listing_anchors(response)}  # the elements themselves, kept alive
         for a in response.css("a[href]"):
             url = response.urljoin(a.attrib["href"]).split("#")[0]
-            if self.is_detail(url, listing):
+            if a.root in cards and self.is_detail(url, listing) and url not in found:
                 found.append(url)
                 card = self.card_fields(a)
                 if not self.skip_unchanged(url, card["published"], listed=True):

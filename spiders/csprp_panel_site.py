@@ -1,9 +1,9 @@
 """The Child Safeguarding Practice Review Panel's own website (SOURCES.md 2b, launched spring 2026).
 
 Probably WordPress (``?p=<id>`` links resolve), but its REST API and feed are unverified: the base class
-probes them and falls back to the HTML listings of publications and news. A publication page shows a type
-label ("Annual report") before the <h1>, "Published 2 February 2024", and for each file
-"File size: 1.7 MB / File type: PDF / Number of pages: 168".
+probes them and falls back to the HTML listings, which it discovers (wp-sitemap.xml, the navigation). A
+publication page (the real one: /?p=242) shows a type label ("Annual report") before the <h1>, "Published
+2 February 2024", and for each file "File size: 1.7 MB / File type: PDF / Number of pages: 168".
 """
 
 from __future__ import annotations
@@ -26,8 +26,13 @@ DOCUMENT_HREF = re.compile(r"\.(?:pdf|docx?|odt|rtf|xlsx?|ods|csv|pptx?|epub)$",
 class CsprpPanelSiteSpider(WordPressSpider):
     name = "csprp_panel_site"
     base_url = "https://childsafeguarding.independent-panel.uk"
-    listings = ("/publications/", "/news/")
-    detail_pattern = r"^/(?:publications|news)/[^/]+/?$"
+    # No listing path of the real site has been seen (SOURCES.md 2b): they are found on the site itself,
+    # from /wp-sitemap.xml and from the pages its navigation links that look like listings. A publication
+    # is any page of one or two path segments (WordPress permalinks: /<slug>/, /<type>/<slug>/) or a post
+    # id link (/?p=242, as the real annual report is reached) that a listing's cards or the sitemap name.
+    listings = ()
+    discover_listings = True
+    detail_pattern = r"^/(?:[^/]+/)?[^/]+/?$"
 
     def describe_document(self, a: Selector, doc: dict[str, Any], page_title: str) -> dict[str, Any]:
         doc = super().describe_document(a, doc, page_title)
