@@ -164,6 +164,15 @@ def assign_new(db: Database, publication_ids: list[str], now: str) -> int:
     return assign_publications(db, vocabulary, publication_ids, now) if vocabulary and publication_ids else 0
 
 
+def adopt_vocabulary(db: Database, config: Config, now: str) -> int:
+    """Before a crawl: a database with no vocabulary yet (a new one, or one from before topics) takes the
+    config's and assigns every stored publication, so that topics never wait for a first ``topics reassign``.
+    A vocabulary already adopted is left as it is (changing it is ``topics reassign``). The number assigned."""
+    if stored.stored_vocabulary(db) is not None:
+        return 0
+    return reassign_all(db, config_vocabulary(config), now)
+
+
 def reassign_all(db: Database, vocabulary: Vocabulary, now: str, batch: int = 500) -> int:
     """Every stored publication re-assigned under ``vocabulary`` (after the file changed)."""
     ids = stored.all_publication_ids(db)

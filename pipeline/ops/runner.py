@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from pipeline import topics
 from pipeline.clock import Clock, system_clock
-from pipeline.config import Config, Source
+from pipeline.config import Config, ConfigError, Source
 from pipeline.items.dates import iso
 from pipeline.ops.launch import launch_crawl
 from pipeline.replay import ReplayServer
@@ -84,6 +85,18 @@ class _Child:
     notes: list[str] = field(default_factory=list)
 
 
+def _adopt_topics(config: Config, db: Database, clock: Clock) -> None:
+    """The topic vocabulary for a database that has none, so the crawl's store step assigns topics from the
+    first run. A vocabulary that cannot be read is logged, never a reason not to crawl."""
+    try:
+        assigned = topics.adopt_vocabulary(db, config, iso(clock()))
+    except (ConfigError, OSError) as exc:
+        log.warning("topics not assigned: %s", exc)
+        return
+    if assigned:
+        log.info("topic vocabulary adopted: %d stored publications assigned", assigned)
+
+
 def crawl_sources(
     config: Config,
     sources: list[Source],
@@ -103,6 +116,7 @@ def crawl_sources(
         closed = runs.close_dead_runs(db, iso(clock()), pid_alive)
         if closed:
             log.warning("closed %d run(s) left open by a dead crawl as interrupted: %s", len(closed), closed)
+        _adopt_topics(config, db, clock)
         folders: list[str | Path] = [*(replay or [])]
         offline = {} if folders else unresolved_hosts(sources)
         run_ids = [_fail_unresolved(db, source, offline[source.slug], clock) for source in sources

@@ -60,6 +60,10 @@ def refresh(fixtures: Path = REPO / "tests" / "fixtures", config_path: Path = RE
                       f"{run['message']})", file=sys.stderr)
     data["sources"] = {slug: block for slug, block in data["sources"].items() if slug in kept}
     data["database"] = "demo.db"
+    vocabulary = config_path.parent / str(data.get("topics_file") or "topics.yaml")
+    if vocabulary.is_file():  # the demo's digest has its topic headings
+        shutil.copyfile(vocabulary, DEMO_DIR / "topics.yaml")
+        data["topics_file"] = "topics.yaml"
     DEMO_CONFIG.write_text(HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return kept
 

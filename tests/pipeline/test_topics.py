@@ -113,10 +113,11 @@ def crawl(db, slug):
     assert result.exit_code in (0, 1), result.output  # 1: a partial run (the NSPCC fixture has faults)
 
 
-def test_reassign_then_new_crawls_assign_on_store_and_an_edit_is_applied_by_reassign(tmp_path):
+def test_the_first_crawl_adopts_the_vocabulary_and_new_crawls_assign_on_store_and_reassign_applies_an_edit(
+        tmp_path):
     db = tmp_path / "t.db"
-    crawl(db, "csprp_govuk")
-    assert topics_of(db, "i-wanted-them-all-to-notice") == []  # no vocabulary applied yet
+    crawl(db, "csprp_govuk")  # a new database takes config's vocabulary: topics from the very first crawl
+    assert topics_of(db, "i-wanted-them-all-to-notice")[0] == ("intrafamilial-csa", "phrase", 1)
     result = run_cli("topics", "reassign", "--db", str(db), "--config", str(CONFIG))
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("re-assigned 22 publications with 22 topics")
