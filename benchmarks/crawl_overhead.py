@@ -94,7 +94,8 @@ def pipeline_crawl(config_path: Path, slug: str, db: Path, server, log: Path,
     from pipeline.ops.launch import crawl_command
 
     profiling = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    cmd = crawl_command(config_path, slug, db, run_id, replay_address=server.address, python_args=profiling)
+    cmd = crawl_command(config_path, slug, db, run_id, replay_address=server.address, python_args=profiling,
+                        extra=["--parent-pid", str(os.getpid())])  # dies with the benchmark, like a crawl
     result, _ = _timed(cmd, server, log)
     cols = ("status", "pages", "items", "new", "errors", "message")
     row = dict(zip(cols, query(db, f"select {', '.join(cols)} from runs where id = ?", (run_id,))[0], strict=True))
