@@ -19,6 +19,7 @@ from pipeline.items.dates import iso, parse_iso
 from pipeline.schedules import last_due
 from storage import runs
 from storage.db import quick_check
+from storage.wal import check_log
 
 NEW_WINDOW = timedelta(days=7)
 ALERT_FIELDS = ("id", "kind", "message", "raised_at", "run_id")
@@ -39,7 +40,10 @@ def age_text(seconds: int | None) -> str:
 
 def source_status(config: Config, db: Database, now: datetime) -> list[dict[str, Any]]:
     """One entry per source with runs (by slug), then each enabled source that never ran. A database that
-    fails SQLite's quick_check makes every source unhealthy, saying why (corruption is never silent)."""
+    fails SQLite's quick_check, or whose write-ahead log is damaged, makes every source unhealthy, saying why
+    (corruption is never silent)."""
+    path = getattr(db, "_sgn_path", None)
+    broken_log = check_log(path) if path else None  # SQLite drops what follows a bad frame in silence
     damage = quick_check(db)
     try:
         snapshot = runs.status_snapshot(db, iso(now - NEW_WINDOW))
@@ -49,10 +53,11 @@ def source_status(config: Config, db: Database, now: datetime) -> list[dict[str,
         damage.append(f"cannot read runs: {exc}")
         snapshot = runs.StatusSnapshot(overview=[], open_alerts=[], first_runs={}, first_run_any=None)
     entries = status_entries(config, snapshot, now)
+    found = ([f"database unhealthy: {broken_log}"] if broken_log else []) \
+        + ([f"database unhealthy (quick_check): {'; '.join(damage)}"] if damage else [])
     for entry in entries:
-        entry["problems"] = [f"database unhealthy (quick_check): {'; '.join(damage)}", *entry["problems"]] \
-            if damage else entry["problems"]
-        entry["healthy"] = entry["healthy"] and not damage
+        entry["problems"] = [*found, *entry["problems"]]
+        entry["healthy"] = entry["healthy"] and not found
     return entries
 
 
