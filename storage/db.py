@@ -40,8 +40,8 @@ def ensure_same_file(db: Database) -> None:
         return
     now = file_identity(path)
     if now != opened_as:
-        what = "deleted" if now is None else "replaced by another file"
-        raise DatabaseReplaced(f"database {path} was {what} while this process had it open; "
+        what = "gone" if now is None else "another file now"
+        raise DatabaseReplaced(f"database {path} was deleted or replaced ({what}) while this process had it open; "
                                "what this run found cannot be stored there")
 
 
