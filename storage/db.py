@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,18 @@ from sqlite_utils import Database
 from storage.migrations import migrations
 
 BUSY_TIMEOUT_MS = 60_000  # an analyst's long read or a second writer waits, never loses a batch
+BUSY_TIMEOUT_ENV = "SGN_BUSY_TIMEOUT_MS"  # tests shorten it (crawl children inherit the environment)
+
+
+def busy_timeout_ms() -> int:
+    """How long a statement waits for another connection's lock: ``SGN_BUSY_TIMEOUT_MS`` if set, else 60 s."""
+    value = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    return int(value) if value.isdigit() else BUSY_TIMEOUT_MS
+
+
+def busy_timeout_text() -> str:
+    """The busy timeout as an operator reads it: ``60 s``."""
+    return f"{busy_timeout_ms() / 1000:g} s"
 
 
 class StorageError(Exception):
@@ -51,7 +64,7 @@ def open_db(path: str | Path, migrate: bool = True) -> Database:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = Database(path)
-        db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         db.conn.execute("PRAGMA foreign_keys = ON")
         if str(path) != ":memory:":
             db.enable_wal()

@@ -28,6 +28,8 @@ from pipeline.logs import use_log_format
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 EXIT_DATABASE_REPLACED = 3
 EXIT_LOCKED = 4
+EXIT_RUN_NOT_CLOSED = 5  # another program held the database's write lock until the very end
+LATE_CLOSE_ATTEMPTS = 5
 # After SIGTERM, Scrapy stops gracefully; a spider stuck in its own code never lets it: the run is closed
 # as interrupted and the process ends this many seconds later, whatever it is doing.
 TERM_GRACE_SECONDS = 5.0
@@ -160,6 +162,33 @@ def close_run(db_path: str, run_id: int, status: str, message: str) -> None:
         database.close()
 
 
+def close_late(db_path: str, run_id: int) -> bool:
+    """Write the closing update the spider could not (the database was locked by another program), retried
+    for a few busy timeouts; False (said in one line on stderr) when the lock is still held."""
+    import sqlite3
+
+    from pipeline.crawl.store_pipeline import UNCLOSED
+    from storage import runs
+    from storage.db import StorageError, busy_timeout_text, open_db
+
+    closing = UNCLOSED.pop(run_id, None)
+    if closing is None:
+        return True
+    for _ in range(LATE_CLOSE_ATTEMPTS):
+        try:
+            database = open_db(db_path, migrate=False)
+            try:
+                runs.update_run(database, run_id, **closing)
+            finally:
+                database.close()
+            return True
+        except (sqlite3.OperationalError, StorageError):
+            continue
+    print(f"error: run {run_id} could not be closed: another program has held a write lock on the database for "
+          f"more than {LATE_CLOSE_ATTEMPTS} × {busy_timeout_text()}", file=sys.stderr)
+    return False
+
+
 def _arm_term_watchdog(db_path: str, run_id: int) -> None:
     """Chain onto Scrapy's SIGTERM/SIGINT handlers: after TERM_GRACE_SECONDS the run is closed as
     interrupted and the process exits, even when the reactor never gets control back."""
@@ -247,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: database {args.db} was deleted or replaced during the crawl: this run's results are "
               "lost", file=sys.stderr)
         return EXIT_DATABASE_REPLACED
+    if not close_late(args.db, args.run_id):
+        return EXIT_RUN_NOT_CLOSED
     # Scrapy stopped before its spider closed the run (a second signal forces an unclean shutdown, or a
     # signal came before the spider opened): closed here, as nobody else may be left to do it.
     close_run(args.db, args.run_id, "interrupted", "the crawl stopped before it could close its run")

@@ -24,7 +24,7 @@ from pipeline.items.normalise import InvalidItem, normalise
 from pipeline.items.schema import Publication, RawItem
 from pipeline.items.urls import canonical_url
 from storage import crawl_state, publications, runs
-from storage.db import DatabaseReplaced, ensure_same_file, open_db
+from storage.db import DatabaseReplaced, busy_timeout_ms, busy_timeout_text, ensure_same_file, open_db
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -33,6 +33,11 @@ MAX_MESSAGES = 5
 # most a few seconds of parsed items.
 FLUSH_SECONDS = 2.0
 WRITE_ATTEMPTS = 4  # on top of SQLite's busy timeout: a locked database gets a few more chances
+
+
+# Runs whose closing write failed after every retry (another program held the write lock): run id → the
+# fields of that write, for the crawl command to write once the lock is gone.
+UNCLOSED: dict[int, dict[str, Any]] = {}
 
 
 def run_status(*, stored: int, errors: int, reason: str, invalid: int = 0) -> str:
@@ -103,6 +108,7 @@ class StorePipeline:
         self.invalid: list[str] = []
         self.kept_body: list[str] = []  # pages whose empty or shrunken body did not replace the stored one
         self.write_failures = 0
+        self.write_problem = ""  # why the last write that gave up failed, phrased for the run's message
         self.db_lost = False  # the database file was deleted or replaced during the crawl
         self.touched: set[str] = set()  # publications already counted unchanged in this run
         self.run_log = RunLog()  # the spider's own, once it is open
@@ -175,17 +181,30 @@ class StorePipeline:
             self.counts["unchanged"] += touched or 0
             if self.crawler.stats:  # seen unchanged without being parsed: not among `items` (health counts both)
                 self.crawler.stats.inc_value("sgn/unchanged_unparsed", touched or 0)
-        runs.update_run(self.db, self.run_id, **self.counts, invalid=len(self.invalid))
+        # progress only: the closing update writes the same figures, so a lock here loses nothing
+        self._write(lambda: runs.update_run(self.db, self.run_id, **self.counts, invalid=len(self.invalid)),
+                    counted=False)
 
-    def _write(self, write: Callable[[], T]) -> T | None:
-        """A write retried while the database is locked or busy; None when it still fails (logged)."""
+    def _write(self, write: Callable[[], T], counted: bool = True) -> T | None:
+        """A write retried while the database is locked or busy; None when it still fails (logged in one
+        line, and its reason kept for the run's message)."""
+        error: sqlite3.OperationalError | None = None
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 return write()
             except sqlite3.OperationalError as exc:
+                error = exc
                 log.warning("database write failed (%s), attempt %d of %d", exc, attempt + 1, WRITE_ATTEMPTS)
-                time.sleep(2**attempt)
-        self.write_failures += 1
+                if attempt + 1 < WRITE_ATTEMPTS:
+                    time.sleep(min(2**attempt, busy_timeout_ms() / 1000))
+        locked = any(word in str(error) for word in ("locked", "busy"))
+        problem = (f"another program held a write lock on the database beyond the busy timeout "
+                   f"({busy_timeout_text()}, {WRITE_ATTEMPTS} attempts)") if locked else \
+            f"database write failed: {error}"
+        log.error("%s", problem)
+        if counted:
+            self.write_failures += 1
+            self.write_problem = problem
         return None
 
     def spider_error(self, failure: Any, response: Any, spider: Spider) -> None:
@@ -205,16 +224,16 @@ class StorePipeline:
                  for s in self.run_log.remembered_skips()]
         if skips:
             self._write(lambda: crawl_state.save_skipped(self.db, spider.name, skips, iso(self.clock())))
-        if self.buffer or self.write_failures:
-            errors.append(f"{len(self.buffer)} items could not be written to the database")
+        if self.buffer:
+            errors.append(f"{len(self.buffer)} items could not be written to the database: {self.write_problem}")
+        elif self.write_failures:
+            errors.append(f"{self.write_failures} database writes gave up: {self.write_problem}")
         status = run_status(stored=self.counts["items"] + self.counts["unchanged"], errors=len(errors), reason=reason,
                             invalid=len(self.invalid))
         message = summary_message(errors, self.invalid, self.kept_body)
         if reason not in ("finished", "shutdown"):
             message = f"closed: {reason}; {message}".rstrip("; ")
-        runs.update_run(
-            self.db,
-            self.run_id,
+        closing = dict(
             **self.counts,
             status=status,
             finished_at=iso(self.clock()),
@@ -227,6 +246,12 @@ class StorePipeline:
             stats=json.dumps(run_stats(stats), default=str),
             message=message,
         )
+        if self._write(lambda: runs.update_run(self.db, self.run_id, **closing), counted=False) is None:
+            # the crawl command closes the run once the lock is gone (process.py), saying why it was late
+            closing["message"] = "; ".join(filter(None, [message, "closed late: another program held a write "
+                                                         "lock on the database when the crawl ended"]))
+            UNCLOSED[self.run_id] = closing
+            log.error("run %s could not be closed yet: the database is locked by another program", self.run_id)
         log.info("run %s of %s: %s, %s items (%s new), %s errors", self.run_id, spider.name, status,
                  self.counts["items"], self.counts["new"], len(errors))
         self.db.close()

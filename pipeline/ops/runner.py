@@ -32,7 +32,9 @@ Progress = Callable[[list[dict[str, Any]]], None]  # the runs rows of this crawl
 PROGRESS_SECONDS = 0.5  # how often the runs rows are read for a live display
 DNS_TIMEOUT_SECONDS = 3.0
 EXIT_MESSAGES = {3: "the database was deleted or replaced during the crawl: its results are lost",
-                 4: "another crawl of this source is running"}
+                 4: "another crawl of this source is running",
+                 5: "another program held a write lock on the database until the crawl ended: its run could not be "
+                    "closed"}
 DEMO_HINT = "`safeguarding-news demo` crawls recorded sites offline"
 
 

@@ -4,6 +4,7 @@ processes and signals over the replay server."""
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -155,3 +156,27 @@ def test_a_writer_lock_held_beyond_the_busy_timeout_is_said_in_one_line(tmp_path
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_writer_lock_that_appears_mid_crawl_is_the_runs_message(tmp_path):
+    """Another program takes the write lock while a crawl is storing and holds it beyond the busy timeout
+    (shortened to 1 s for the crawl through SGN_BUSY_TIMEOUT_MS): the crawl exits cleanly and its run row
+    ends with a message naming the lock; no traceback."""
+    db = tmp_path / "x.db"
+    env = {**os.environ, "SGN_BUSY_TIMEOUT_MS": "1000"}
+    cmd = [sys.executable, "-m", "pipeline", "crawl", "--source", SLUG, "--replay", str(slow_site(tmp_path, delay=3)),
+           "--db", str(db)]
+    crawl = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: child_pid(db, crawl.pid), what="the crawl child")
+    holder = sqlite3.connect(db, isolation_level=None, timeout=30)
+    holder.execute("BEGIN IMMEDIATE")  # the first page's items are buffered; the slow page comes after this
+    time.sleep(30)  # past every retry of the crawl's writes
+    holder.execute("ROLLBACK")
+    holder.close()
+    out, err = crawl.communicate(timeout=120)
+    logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "logs").glob("*.log"))
+    assert "Traceback" not in err + logs, err + logs
+    [run] = query(db, "select status, message, finished_at from runs")
+    assert run["status"] in ("failed", "partial") and run["finished_at"], run
+    assert "another program held a write lock on the database beyond the busy timeout (1 s" in run["message"], run
+    assert crawl.returncode == 1 and "Traceback" not in out, err  # exit 1: the run is not ok
