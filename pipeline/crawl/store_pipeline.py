@@ -246,7 +246,11 @@ class StorePipeline:
             stats=json.dumps(run_stats(stats), default=str),
             message=message,
         )
-        if self._write(lambda: runs.update_run(self.db, self.run_id, **closing), counted=False) is None:
+        def close() -> bool:  # True: _write's None means the write gave up
+            runs.update_run(self.db, self.run_id, **closing)
+            return True
+
+        if self._write(close, counted=False) is None:
             # the crawl command closes the run once the lock is gone (process.py), saying why it was late
             closing["message"] = "; ".join(filter(None, [message, "closed late: another program held a write "
                                                          "lock on the database when the crawl ended"]))
