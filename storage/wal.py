@@ -65,7 +65,10 @@ def check_log(db_path: str | Path) -> str | None:
     damage = wal_damage(db_path)
     kept = kept_path(db_path)
     if damage is not None:
-        shutil.copyfile(wal_path(db_path), kept)
+        try:
+            shutil.copyfile(wal_path(db_path), kept)
+        except OSError as exc:  # a read-only folder: the damage is still reported
+            return f"{damage.message()} (the damaged log could not be kept at {kept}: {exc.strerror})"
     elif kept.exists():
         damage = log_damage(kept)
     if damage is None:
