@@ -46,6 +46,15 @@ def _note_stale_topics(database: Any, vocabulary: Any) -> None:
                    "run `safeguarding-news topics reassign`", err=True)
 
 
+def _with_topics(config: Any, database: Any, filters: Any, topics: tuple[str, ...]) -> Any:
+    """The query filters narrowed to the --topic values, if any (validated; a stale vocabulary noted)."""
+    if not topics:
+        return filters
+    vocabulary, wanted = _topics(config, topics)
+    _note_stale_topics(database, vocabulary)
+    return dataclasses.replace(filters, topics=wanted)
+
+
 @click.command(epilog=("\b\nExamples:\n"
         "  safeguarding-news search \"criminal exploitation\" --since 2024-01-01\n"
         "  safeguarding-news search \"neglect OR abuse\" --source csprp_govuk --type review --json"))
@@ -72,11 +81,7 @@ def search(query: str, sources: tuple[str, ...], types: tuple[str, ...], topics:
 
     config = command_config(config_path, db)
     database = existing_db(config)
-    filters = query_filters(config, database, sources, types, since, until)
-    if topics:
-        vocabulary, wanted = _topics(config, topics)
-        filters = dataclasses.replace(filters, topics=wanted)
-        _note_stale_topics(database, vocabulary)
+    filters = _with_topics(config, database, query_filters(config, database, sources, types, since, until), topics)
     rows = queries.search(database, query, filters, limit=positive(limit, "--limit"))
     if as_json:
         click.echo(results_json(rows))
@@ -110,11 +115,7 @@ def export(fmt: str, sources: tuple[str, ...], types: tuple[str, ...], topics: t
     choice(fmt, FORMATS, "--format")
     config = command_config(config_path, db)
     database = existing_db(config)
-    filters = query_filters(config, database, sources, types, since, until)
-    if topics:
-        vocabulary, wanted = _topics(config, topics)
-        filters = dataclasses.replace(filters, topics=wanted)
-        _note_stale_topics(database, vocabulary)
+    filters = _with_topics(config, database, query_filters(config, database, sources, types, since, until), topics)
     with output(out, sys.stdout.buffer) as stream:
         count = write_export(iter_publications(database, filters), EXPORT_COLUMNS, fmt, stream)
     click.echo(f"exported {count} publications as {fmt}" + (f" to {out}" if out and out != "-" else ""),
