@@ -95,8 +95,63 @@ def test_demo_crawls_shipped_sites_and_shows_status_and_digest(tmp_path):
     assert "== status" in result.stdout and "UNHEALTHY" not in result.stdout
     digest = result.stdout.split("== this week's digest")[1]
     assert "## " in digest and "Read the" in digest, "the digest is never empty"
-    runs = query(db, "select status from runs")
-    assert runs and {r["status"] for r in runs} == {"ok"}
+    runs = query(db, "select source, status from runs")
+    assert runs and {r["status"] for r in runs} == {"ok"}, runs
+    assert {r["source"] for r in runs} == set(load_config(CONFIG).sources), "the demo shows every source"
+
+
+def test_the_demo_ships_every_source_of_config():
+    """Fails when the shipped demo is out of step with config.yaml and the fixtures (a source left out, a
+    recorded site missing): re-run `python -m pipeline.tools.demo_sites --refresh`."""
+    from pipeline.tools.demo_sites import DEMO_CONFIG, demo_sites
+
+    wanted = {s.slug for s in load_config(CONFIG).enabled_sources()}
+    assert set(load_config(DEMO_CONFIG).sources) == wanted
+    assert {p.name for p in demo_sites()} == wanted
+
+
+def _site(tmp_path):
+    site = tmp_path / "site"
+    (site / "news").mkdir(parents=True)
+    pages = {
+        "https://example.org/news": ("news.html", '<ul><li class="card"><a href="/news/good">Good</a></li>\n'
+                                     '<li class="card"><a href="/news/cut-off">Cut off</a></li></ul>\n'
+                                     '<nav><a rel="next" href="?page=2">Next</a></nav>'),
+        "https://example.org/news?page=2": ("news/page-2.html", "<ul><li><a href='/news/old'>Old</a></li></ul>"),
+        "https://example.org/news/good": ("news/good.html", "<html>good</html>"),
+        "https://example.org/news/cut-off": ("news/cut-off.html", "<html>cut"),
+        "https://example.org/sitemap.xml": ("sitemap.xml", "<urlset><url><loc>https://example.org/news/good</loc>"
+                                            "</url><url><loc>https://example.org/news/cut-off/</loc></url></urlset>"),
+    }
+    manifest = {url: {"file": file} for url, (file, _) in pages.items()}
+    manifest["https://example.org/news?page=3"] = {"status": 500}
+    for file, body in pages.values():
+        (site / file).write_text(body, encoding="utf-8")
+    (site / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return site
+
+
+def test_the_demo_copy_loses_a_fixture_s_faulty_pages_and_every_link_to_them(tmp_path):
+    from pipeline.tools.demo_sites import clean_copy, failed_urls
+
+    site = _site(tmp_path)
+    message = ("page cut off mid-HTML (no closing </html>), not stored: https://example.org/news/cut-off; "
+               "HTTP 500: https://example.org/news?page=3 (+1 more)")
+    assert failed_urls(message) == ["https://example.org/news/cut-off", "https://example.org/news?page=3"]
+    removed: dict[str, str] = {}
+    assert clean_copy(site, failed_urls(message), removed)
+    manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
+    assert "https://example.org/news/cut-off" not in manifest and "https://example.org/news?page=3" not in manifest
+    assert not (site / "news" / "cut-off.html").exists()
+    listing = (site / "news.html").read_text(encoding="utf-8")
+    assert "/news/good" in listing and "cut-off" not in listing and "Cut off" not in listing
+    sitemap = (site / "sitemap.xml").read_text(encoding="utf-8")
+    assert "news/good" in sitemap and "cut-off" not in sitemap
+    # a listing walked by page number asks for page 3 again: it is served as page 2 (nothing new: the walk ends)
+    assert clean_copy(site, ["https://example.org/news?page=3"], removed)
+    manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["https://example.org/news?page=3"] == {"file": "news/page-2.html"}
+    assert not clean_copy(site, ["https://example.org/news?page=3"], removed), "no progress: the source is left out"
 
 
 @pytest.mark.e2e
