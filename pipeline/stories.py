@@ -63,6 +63,7 @@ class StoryDoc:
     doc_keys: list[str]
     content_hash: str = ""
     shingles: set[str] = field(default_factory=set)
+    summary: str = ""  # kept so that shingles can be made later (``shingled=False``)
     title_words: set[str] = field(default_factory=set)
     numbers: frozenset[str] = frozenset()
 
@@ -91,7 +92,9 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def to_doc(row: dict) -> StoryDoc:
+def to_doc(row: dict, shingled: bool = True) -> StoryDoc:
+    """A publication as matching sees it; with ``shingled=False`` its shingles are left empty, to be made
+    by ``shingle`` when it is hashed or verified against a candidate (a rebuild needs few of them)."""
     title_words = words(row["title"])
     docs = [d for d in row["documents"] if isinstance(d, dict)]
     return StoryDoc(
@@ -100,27 +103,64 @@ def to_doc(row: dict) -> StoryDoc:
         doc_urls=[d["url"] for d in docs if d.get("url")],
         doc_keys=sorted({k for k in (document_key(d.get("title")) for d in docs) if k}),
         content_hash=row.get("content_hash") or "",
-        shingles=shingles(row["title"], row.get("summary") or ""),
+        shingles=shingles(row["title"], row.get("summary") or "") if shingled else set(),
+        summary=row.get("summary") or "",
         title_words=set(title_words),
         numbers=frozenset(w for w in title_words if w.isdigit()),
     )
 
 
+def shingle(docs: Iterable[StoryDoc]) -> None:
+    """Make the shingles of docs made with ``shingled=False``."""
+    for d in docs:
+        if not d.shingles:
+            d.shingles = shingles(d.title, d.summary)
+
+
 def band_keys(signatures: np.ndarray | Iterable[MinHash]) -> list[list[int]]:
     """Each signature's LSH band keys as signed 64-bit integers (SQLite's integer), stable across runs."""
+    return _band_array(signatures).tolist()
+
+
+def _band_array(signatures: np.ndarray | Iterable[MinHash]) -> np.ndarray:
+    """``band_keys`` as an (n, BANDS) array of int64."""
     if isinstance(signatures, np.ndarray):
         values = signatures
     else:
         sigs = list(signatures)
         if not sigs:
-            return []
+            return np.zeros((0, BANDS), dtype=np.int64)
         values = np.stack([s.hashvalues for s in sigs])
     if not len(values):
-        return []
+        return np.zeros((0, BANDS), dtype=np.int64)
     bands = values.astype(np.uint64).reshape(len(values), BANDS, ROWS)
     with np.errstate(over="ignore"):
         keys = (bands * _MIX).sum(axis=2) ^ (np.arange(BANDS, dtype=np.uint64) << np.uint64(56))
-    return keys.view(np.int64).tolist()
+    return keys.view(np.int64)
+
+
+def bucket_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate pairs (i, j), i < j, of the rows of ``keys`` (n, BANDS) that share an LSH bucket of at
+    most ``MAX_BUCKET`` members (a fuller one holds boilerplate), each pair once: what grouping every
+    bucket's members and taking their ``combinations`` gives, computed with numpy (sort, runs, pairs)."""
+    n = len(keys)
+    flat = keys.reshape(-1)
+    order = np.argsort(flat, kind="stable")  # within a bucket, members stay in row order: i < j
+    sorted_keys, owner = flat[order], (order // BANDS).astype(np.int64)
+    if not len(flat):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    sizes = np.diff(np.append(starts, len(flat)))
+    codes = []
+    for size in np.unique(sizes[(sizes > 1) & (sizes <= MAX_BUCKET)]).tolist():
+        members = owner[starts[sizes == size][:, None] + np.arange(size)]
+        first, second = np.triu_indices(size, 1)
+        a, b = members[:, first].reshape(-1), members[:, second].reshape(-1)
+        codes.append((a * n + b)[a != b])
+    if not codes:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    unique = np.unique(np.concatenate(codes))
+    return unique // n, unique % n
 
 
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED)
@@ -249,22 +289,25 @@ def _is_link_target(docs: dict[str, StoryDoc], by_url: dict[str, StoryDoc], a: S
 
 def rebuild(db: Database) -> dict[str, int]:
     """Re-derive every story from scratch and rewrite the index; returns figures for the log."""
-    docs = [to_doc(r) for r in stories.load_docs(db, None)]
+    docs = [to_doc(r, shingled=False) for r in stories.load_docs(db, None)]
     # publications indexed with the text they still have keep their band keys: never hashed again
     stored = stories.indexed_bands(db, {d.id: d.content_hash for d in docs})
-    kept = {d.id for d in docs if len(stored.get(d.id, ())) == BANDS}
+    size = BANDS * 8
+    kept = {d.id for d in docs if len(stored.get(d.id, b"")) == size}
     changed = [d for d in docs if d.id not in kept]
-    fresh = dict(zip((d.id for d in changed), band_keys(signatures(changed)), strict=True))
-    keys = [stored[d.id] if d.id in kept else fresh[d.id] for d in docs]
-    buckets: dict[int, list[str]] = defaultdict(list)
-    for doc, doc_keys in zip(docs, keys, strict=True):
-        for k in doc_keys:
-            buckets[k].append(doc.id)
+    shingle(changed)
+    keys = np.zeros((len(docs), BANDS), dtype=np.int64)
+    at = {d.id: i for i, d in enumerate(docs)}
+    if changed:
+        keys[[at[d.id] for d in changed]] = _band_array(signatures(changed))
+    if kept:
+        rows = [i for i, d in enumerate(docs) if d.id in kept]
+        keys[rows] = np.frombuffer(b"".join(stored[docs[i].id] for i in rows), dtype="<i8").reshape(-1, BANDS)
     candidates: dict[str, set[str]] = defaultdict(set)
-    for members in buckets.values():
-        if 1 < len(members) <= MAX_BUCKET:
-            for a, b in combinations(members, 2):
-                candidates[a].add(b)
+    first, second = bucket_pairs(keys)
+    ids = [d.id for d in docs]
+    for a, b in zip(first.tolist(), second.tolist(), strict=True):
+        candidates[ids[a]].add(ids[b])
     by_doc: dict[str, list[str]] = defaultdict(list)
     for d in docs:
         for doc_key in d.doc_keys + [f"url:{u}" for u in d.doc_urls]:
@@ -275,11 +318,12 @@ def rebuild(db: Database) -> dict[str, int]:
             for a, b in combinations(members, 2):
                 candidates[a].add(b)
     by_id = {d.id: d for d in docs}
+    shingle(by_id[i] for i in set(candidates).union(*candidates.values()))  # only candidates are verified
     found = _edges(by_id, by_id, candidates, hubs).stories()
     if len(changed) * 2 >= len(docs):  # most rows to write: one bulk rewrite (B-trees built once) is faster
-        stories.rewrite_index(db, _index_entries(docs, keys), set())
+        stories.rewrite_index(db, _index_entries(docs, keys.tolist()), set())
     else:
-        stories.rewrite_index(db, _index_entries(changed, [fresh[d.id] for d in changed]), kept)
+        stories.rewrite_index(db, _index_entries(changed, keys[[at[d.id] for d in changed]].tolist()), kept)
     stories.set_stories(db, found, rebuild=True)
     log.info("stories rebuilt: %d publications (%d hashed, the rest unchanged since indexed), %d stories of two "
              "or more", len(docs), len(changed), len(found))

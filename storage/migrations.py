@@ -248,3 +248,19 @@ def m010_deferred_full_text_indexing(db: Database) -> None:
         "insert into publications_fts (rowid, title, summary, body_text) "
         "values (new.rowid, new.title, new.summary, new.body_text); end"
     )
+
+
+@migrations()
+def m012_story_band_keys_per_publication(db: Database) -> None:
+    """A story rebuild reads back the LSH band keys of the publications it need not hash again: one row of
+    ``story_indexed`` each (``band_keys``: 32 signed 64-bit integers, little-endian) instead of 32 rows of
+    ``story_bands`` (which stays, for matching new publications by band key). Filled here from
+    ``story_bands``; a publication without it is hashed again by the next rebuild."""
+    import struct
+
+    db.execute("alter table story_indexed add column band_keys blob")
+    keys: dict[str, list[int]] = {}
+    for pid, key in db.execute("select publication_id, band_key from story_bands order by rowid"):
+        keys.setdefault(pid, []).append(key)
+    db.conn.executemany("update story_indexed set band_keys = ? where publication_id = ?",
+                        [(struct.pack(f"<{len(k)}q", *k), pid) for pid, k in keys.items()])

@@ -4,6 +4,7 @@ story id; one ``clusters`` row per story of two or more) and the index that make
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -58,16 +59,18 @@ def index_entries(db: Database, entries: list[dict[str, Any]]) -> None:
 _INDEX_TABLES = ("story_bands", "story_links", "story_documents", "story_indexed")
 
 
-def indexed_bands(db: Database, current: dict[str, str]) -> dict[str, list[int]]:
-    """The stored LSH band keys of the publications indexed with the content hash they still have
-    (``current``: id → content hash): what a rebuild need not hash again."""
-    unchanged = {pid for pid, h in db.execute("select publication_id, content_hash from story_indexed")
-                 if current.get(pid) == h}
-    bands: dict[str, list[int]] = {}
-    for pid, key in db.execute("select publication_id, band_key from story_bands"):
-        if pid in unchanged:
-            bands.setdefault(pid, []).append(key)
-    return bands
+def indexed_bands(db: Database, current: dict[str, str]) -> dict[str, bytes]:
+    """The stored LSH band keys (``story_indexed.band_keys``: 32 signed 64-bit integers, little-endian) of
+    the publications indexed with the content hash they still have (``current``: id → content hash): what a
+    rebuild need not hash again. One row per publication, not its 32 ``story_bands`` rows."""
+    return {pid: keys for pid, h, keys in db.execute(
+        "select publication_id, content_hash, band_keys from story_indexed where band_keys is not null")
+        if current.get(pid) == h}
+
+
+def pack_bands(keys: list[int]) -> bytes:
+    """Band keys as ``story_indexed.band_keys`` holds them."""
+    return struct.pack(f"<{len(keys)}q", *keys)
 
 
 def rewrite_index(db: Database, entries: list[dict[str, Any]], keep: set[str]) -> None:
@@ -103,8 +106,8 @@ def _insert_entries(db: Database, part: list[dict[str, Any]]) -> None:
                         [(u, e["id"]) for e in part for u in e["links"]])
     db.conn.executemany("insert into story_documents (key, publication_id) values (?, ?)",
                         [(k, e["id"]) for e in part for k in e["doc_keys"]])
-    db.conn.executemany("insert or replace into story_indexed (publication_id, content_hash) values (?, ?)",
-                        [(e["id"], e["content_hash"]) for e in part])
+    db.conn.executemany("insert or replace into story_indexed (publication_id, content_hash, band_keys) "
+                        "values (?, ?, ?)", [(e["id"], e["content_hash"], pack_bands(e["bands"])) for e in part])
 
 
 def clear_index(db: Database) -> None:

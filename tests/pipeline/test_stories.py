@@ -236,3 +236,55 @@ def test_signatures_are_datasketchs_minhash_values():
     assert stories.band_keys(stories.signatures(docs)) == stories.band_keys(
         MinHash.bulk([[s.encode("utf-8") for s in d.shingles] for d in docs], num_perm=stories.NUM_PERM, seed=1))
     assert stories.signatures([]).shape == (0, stories.NUM_PERM) and stories.band_keys(stories.signatures([])) == []
+
+
+def test_bucket_pairs_are_the_pairs_of_every_small_bucket():
+    import random
+    from collections import defaultdict
+    from itertools import combinations
+
+    import numpy as np
+
+    rng = random.Random(7)
+    # few distinct keys: buckets of every size, some over MAX_BUCKET, and a row with one key twice
+    keys = np.array([[rng.randrange(40 * stories.BANDS) for _ in range(stories.BANDS)] for _ in range(300)],
+                    dtype=np.int64)
+    keys[5, 1] = keys[5, 0]
+    keys[:70, 3] = 10**6  # boilerplate: one bucket of 70
+    buckets = defaultdict(list)
+    for row, row_keys in enumerate(keys.tolist()):
+        for k in row_keys:
+            buckets[k].append(row)
+    expected = {(a, b) for members in buckets.values() if 1 < len(members) <= stories.MAX_BUCKET
+                for a, b in combinations(members, 2) if a != b}
+    assert any(len(m) > stories.MAX_BUCKET for m in buckets.values())
+    first, second = stories.bucket_pairs(keys)
+    assert list(zip(first.tolist(), second.tolist(), strict=True)) == sorted(expected)
+    assert [len(a) for a in stories.bucket_pairs(np.zeros((0, stories.BANDS), dtype=np.int64))] == [0, 0]
+
+
+def test_band_keys_are_kept_one_blob_per_publication_and_migration_m012_fills_them(db):
+    from storage import migrations
+    from storage.stories import pack_bands
+
+    add(db, ANNUAL, REVIEW, dict(source="b", url="https://b.org/1", title="Two", documents=[{"url": PDF}]))
+    stories.rebuild(db)
+
+    def blobs():
+        return dict(db.execute("select publication_id, band_keys from story_indexed"))
+
+    def rows():
+        out = {}
+        for pid, key in db.execute("select publication_id, band_key from story_bands order by rowid"):
+            out.setdefault(pid, []).append(key)
+        return {pid: pack_bands(k) for pid, k in out.items()}
+
+    assert blobs() == rows() and len(blobs()) == 3
+    kept = blobs()
+    db.execute("alter table story_indexed drop column band_keys")
+    migrations.m012_story_band_keys_per_publication(db)
+    assert blobs() == kept, "the migration fills them from story_bands"
+    db.execute("update story_indexed set band_keys = null")
+    stored = groups(db)
+    assert stories.rebuild(db)["hashed"] == 3, "a publication without its blob is hashed again"
+    assert blobs() == kept and groups(db) == stored
