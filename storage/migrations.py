@@ -251,6 +251,23 @@ def m010_deferred_full_text_indexing(db: Database) -> None:
 
 
 @migrations()
+def m011_search_index_changes(db: Database) -> None:
+    """The search index beside the database (``storage.search_index``, a cache rebuilt from this file)
+    finds new publications by rowid; this log tells it which stored rows changed their text or were
+    deleted since it was last brought up to date. Inserts are not logged (they are above its rowid mark),
+    so storing many new publications costs nothing more."""
+    db.table("search_index_changes").create({"id": int, "pub_rowid": int}, pk="id", not_null={"pub_rowid"})
+    db.execute(
+        "create trigger search_index_changes_au after update of title, summary, body_text on publications "
+        "begin insert into search_index_changes (pub_rowid) values (old.rowid); end"
+    )
+    db.execute(
+        "create trigger search_index_changes_ad after delete on publications "
+        "begin insert into search_index_changes (pub_rowid) values (old.rowid); end"
+    )
+
+
+@migrations()
 def m012_story_band_keys_per_publication(db: Database) -> None:
     """A story rebuild reads back the LSH band keys of the publications it need not hash again: one row of
     ``story_indexed`` each (``band_keys``: 32 signed 64-bit integers, little-endian) instead of 32 rows of

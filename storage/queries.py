@@ -7,9 +7,10 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # annotations only: quick reads (status, search) do not load sqlite_utils
+    from sqlite_utils import Database
 
 from pipeline.items.schema import PUBLICATION_COLUMNS
 
@@ -175,14 +176,7 @@ def search(db: Database, text: str, filters: Filters = Filters(), limit: int = 2
     The ranking runs inside the full-text index with a LIMIT (only the best candidates are joined to
     ``publications``), and snippets are made only for the rows returned.
     """
-    if not 1 <= limit <= MAX_LIMIT:
-        raise QueryError(f"the number of results must be between 1 and {MAX_LIMIT:,} (got {limit:,})")
-    match = fts_query(text)
-    if not match.strip():
-        raise QueryError(f"nothing to search for in {text!r}: give at least one word")
-    problem = fts_problem(match)
-    if problem:
-        raise QueryError(f"cannot search for {text!r}: {problem}")
+    match = search_match(text, limit)
     try:
         return _search(db, match, filters, limit)
     except sqlite3.OperationalError as exc:
@@ -193,6 +187,20 @@ def search(db: Database, text: str, filters: Filters = Filters(), limit: int = 2
                 f"double quotes to search for them as written, e.g. '\"{text.strip(chr(34))}\"'"
             ) from None
         raise
+
+
+def search_match(text: str, limit: int) -> str:
+    """The checked FTS5 expression of a search (``fts_query``), or ``QueryError`` said in words: nothing
+    to search for, a mistake of syntax, a limit outside 1..``MAX_LIMIT``."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"the number of results must be between 1 and {MAX_LIMIT:,} (got {limit:,})")
+    match = fts_query(text)
+    if not match.strip():
+        raise QueryError(f"nothing to search for in {text!r}: give at least one word")
+    problem = fts_problem(match)
+    if problem:
+        raise QueryError(f"cannot search for {text!r}: {problem}")
+    return match
 
 
 def _search(db: Database, match: str, filters: Filters, limit: int) -> list[dict[str, Any]]:
@@ -220,15 +228,22 @@ def _search(db: Database, match: str, filters: Filters, limit: int) -> list[dict
     ordered.sort(key=lambda r: r["published_at"] or "", reverse=True)  # stable: newest first, then id
     ordered.sort(key=lambda r: score[r["rowid"]])  # None dates sort last among ties, as NULLs in SQL
     shown = ordered[:limit]
-    snippets = dict(db.execute(
-        f"""select rowid, snippet(publications_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) from publications_fts
-            where publications_fts match ? and rowid in ({','.join('?' * len(shown))})""",
-        [*HIGHLIGHT, match, *(r["rowid"] for r in shown)]).fetchall())
+    snippets = search_snippets(db, match, [r["rowid"] for r in shown])
     out = []
     for r in shown:
         rowid = r.pop("rowid")
         out.append({**r, "snippet": snippets.get(rowid), "score": score[rowid]})
     return out
+
+
+def search_snippets(db: Database, match: str, rowids: list[int]) -> dict[int, str]:
+    """FTS5's snippet (matching terms in ``**``) of each of ``rowids`` (the rows shown) for ``match``."""
+    if not rowids:
+        return {}
+    return dict(db.execute(
+        f"""select rowid, snippet(publications_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) from publications_fts
+            where publications_fts match ? and rowid in ({','.join('?' * len(rowids))})""",
+        [*HIGHLIGHT, match, *rowids]).fetchall())
 
 
 # ---------------------------------------------------------------- export

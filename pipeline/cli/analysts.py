@@ -66,29 +66,84 @@ def _with_topics(config: Any, database: Any, filters: Any, topics: tuple[str, ..
 @until_option
 @click.option("--limit", default="20", metavar="N", help="At most N results (default 20).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--verbose", is_flag=True, help="Say on stderr which engine answered (search index or FTS5) and why.")
 @db_option
 @config_option
 @friendly_errors
 def search(query: str, sources: tuple[str, ...], types: tuple[str, ...], topics: tuple[str, ...], since: str | None,
-           until: str | None, limit: str, as_json: bool, db: str | None, config_path: str | None) -> None:
+           until: str | None, limit: str, as_json: bool, verbose: bool, db: str | None,
+           config_path: str | None) -> None:
     """Full-text search of titles, summaries and text, best match first.
 
     Plain words must all match (punctuation is fine); FTS5 syntax works too:
     OR, NOT, "exact phrases", prefix*, title:word. Matching terms are shown in **bold**.
+    Answered by the search index beside the database when there is one
+    (`search-index` builds it), else by SQLite FTS5.
     """
+    import time
+
     from pipeline.outputs.search import results_json, results_text
-    from storage import queries
+    from storage import search_index
 
     config = command_config(config_path, db)
     database = existing_db(config)
     filters = _with_topics(config, database, query_filters(config, database, sources, types, since, until), topics)
-    rows = queries.search(database, query, filters, limit=positive(limit, "--limit"))
+    started = time.perf_counter()
+    answer = search_index.search(database, query, filters, limit=positive(limit, "--limit"))
+    rows = answer.rows
+    spent = 1000 * (time.perf_counter() - started)
+    if verbose:
+        engine = "search index (tantivy)" if answer.engine == "tantivy" else "SQLite FTS5"
+        click.echo(f"answered by {engine} in {spent:.0f} ms" + (f": {answer.note}" if answer.note else ""),
+                   err=True)
+    elif answer.problem:  # an index is there but could not answer: say so once, in one line
+        click.echo(f"note: answered by SQLite FTS5: {answer.note}", err=True)
     if as_json:
         click.echo(results_json(rows))
     elif rows:
         click.echo(results_text(rows))
     else:
         click.echo(f"no publications match: {query}", err=True)
+
+
+@click.command(epilog=("\b\nExamples:\n"
+        "  safeguarding-news search-index            # bring it up to date after crawls\n"
+        "  safeguarding-news search-index --rebuild  # build it again from the database"))
+@click.option("--rebuild", is_flag=True, help="Build the index again from the database (else: bring it up to date).")
+@db_option
+@config_option
+@friendly_errors
+def search_index(rebuild: bool, db: str | None, config_path: str | None) -> None:
+    """Build or update the search index beside the database (<database>.search/).
+
+    A cache of the publications' text that `search` answers from in milliseconds; the database stays
+    the only truth. Without it, or when it is far behind, `search` uses SQLite FTS5.
+    """
+    import time
+
+    from storage import search_index as index
+
+    config = command_config(config_path, db)
+    database = existing_db(config)
+    folder = index.index_dir(config.database)
+    started = time.perf_counter()
+    try:
+        if rebuild or not folder.exists():
+            count = index.rebuild(database, folder)
+            what = f"built from {count:,} publications"
+        else:
+            try:
+                count = index.update(database, folder)
+                what = f"brought up to date ({count:,} publications read)" if count else "already up to date"
+            except index.IndexUnavailable as exc:
+                if "being written" in str(exc):
+                    raise
+                count = index.rebuild(database, folder)  # another database's or unreadable: built again
+                what = f"rebuilt ({exc}) from {count:,} publications"
+    except index.IndexUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"search index {folder}: {what} in {time.perf_counter() - started:.1f} s")
 
 
 @click.command(epilog=("\b\nExamples:\n"
