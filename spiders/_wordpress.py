@@ -561,7 +561,9 @@ class WordPressSpider(SourceSpider):
     def parse_detail(self, response: Response, card: dict[str, str]) -> Iterator[RawItem]:
         if why := self.listing_shape(response):
             self.count("wp_listing_pages_not_stored")
-            self.record_skip(response.url, f"a listing page, not a publication ({why})")
+            # remembered (skipped_pages) under the site's own date for the response, so that an incremental walk
+            # that meets the link again (a dateless card) does not download it again; a full walk checks it anew
+            self.record_skip(response.url, f"a listing page, not a publication ({why})", self.response_date(response))
             return
         main = self.main_part(response)
         title = self.html_title(response) or card.get("title", "")
@@ -574,6 +576,15 @@ class WordPressSpider(SourceSpider):
             topics=[" ".join(t.split()) for t in main.css("a[rel~=tag]::text").getall() if t.strip()],
             documents=self.documents(main, title), links=self.outbound_links(main),
         ))
+
+    @staticmethod
+    def response_date(response: Response) -> str | None:
+        """The site's own date for a page: its Last-Modified header, else the Date the server answered with."""
+        for name in ("Last-Modified", "Date"):
+            value = (response.headers.get(name) or b"").decode("latin-1").strip()
+            if value and parse_date(value):
+                return value
+        return None
 
     def listing_shape(self, response: Response) -> str:
         """Why a page reached as a publication is a listing (an archive, taxonomy, search or paged list), from

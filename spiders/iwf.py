@@ -38,6 +38,9 @@ MANY = "\n"  # an element holding links to more than one article (never an artic
 TYPES = {"news": "news", "blog": "blog", "blogs": "blog", "press release": "press_release",
          "press releases": "press_release"}
 RESEARCH = re.compile(r"^https://(?:www\.)?iwf\.org\.uk/about-us/why-we-exist/our-research/[a-z0-9-]+/?$")
+# A byline: a few words, no sentence ("Susie Hargreaves OBE, IWF CEO"); a standfirst is a sentence.
+BYLINE = re.compile(r"^(?:[^\s.!?]+\s+){0,7}[^\s.!?]+$")
+ARTICLE_PROSE = 150  # characters of paragraph text a block must hold to be the article
 TAG_HREF = re.compile(r"[?&](?:tags?|topics?)=|/tags?/", re.I)
 TAG_LABEL = ".//*[re:test(normalize-space(text()), '^(tags|topics|tagged( with)?):?$', 'i')]"
 NOT_TEXT = " | ".join(f".//{t}" for t in ("h1", "nav", "header", "footer", "aside", "form", "figure", "picture",
@@ -213,9 +216,15 @@ class IwfSpider(SourceSpider):
         )
 
     def _article_block(self, response: TextResponse) -> Selector:
-        """The nearest block around the ``<h1>`` that holds paragraphs: the article, whatever its markup
-        (related articles and footers, which show other dates, stay outside)."""
-        found = response.xpath("(//h1)[1]/ancestor::*[count(.//p) >= 2][1]") or response.xpath("//body")
+        """The nearest block around the ``<h1>`` that holds the article's paragraphs, whatever its markup
+        (related articles and footers, which show other dates, stay outside). A header that holds a related
+        card, a date line and a byline (as the real 2015 blogs show them) has paragraphs too, but short ones:
+        the block must hold some prose."""
+        blocks = response.xpath("(//h1)[1]/ancestor::*[count(.//p) >= 2]")
+        for block in reversed(blocks):  # nearest first
+            if sum(len(text_of(p)) for p in block.xpath(".//p")) >= ARTICLE_PROSE:
+                return block
+        found = blocks[-1:] or response.xpath("//body")
         return found[0] if found else response.selector
 
     def _date_line(self, page: Selector) -> tuple[Selector | None, str]:
@@ -231,9 +240,14 @@ class IwfSpider(SourceSpider):
         return None, ""
 
     def _standfirst(self, page: Selector, line: Selector | None) -> Selector | None:
-        """The first paragraph after the date line (after the ``<h1>`` when there is none)."""
-        found = (line if line is not None else page.xpath("(.//h1)[1]")).xpath("following::p[normalize-space()][1]")
-        return found[0] if found else None
+        """The first paragraph after the date line (after the ``<h1>`` when there is none), past a byline
+        ("Susie Hargreaves OBE, IWF CEO" follows the date on the real 2015 blogs)."""
+        found = (line if line is not None else page.xpath("(.//h1)[1]")).xpath("following::p[normalize-space()]")
+        for n, paragraph in enumerate(found[:2]):
+            if n == 0 and len(found) > 1 and BYLINE.match(text_of(paragraph)):
+                continue
+            return paragraph
+        return None
 
     def _tags(self, page: Selector) -> tuple[list[Selector], list[Selector]]:
         """Tag links (``?tag=``, ``/tags/``) and what follows a "Tags"/"Topics" label; then the labels."""

@@ -220,8 +220,8 @@ def test_iwf_crawl_requests_no_image_video_or_audio(tmp_path):
         run = crawl_process(["pipeline.crawl.process", "--config", str(CONFIG), "--source", "iwf"], server,
                             tmp_path / "x.db", "iwf")
         asked = [h.url for h in server.hits]
-    assert run["items"] == 10, "the crawl ran through the whole site"
-    assert sum("/news-media/" in u and "?page=" not in u and "feed" not in u for u in asked) == 10
+    assert run["items"] == 14, "the crawl ran through the whole site"
+    assert sum("/news-media/" in u and "?page=" not in u and "feed" not in u for u in asked) == 14
     assert not referenced & set(asked)
     assert [u for u in asked if media_extension(u)] == []
     assert not [k for k in json.loads(run["stats"]) if k.startswith("media/")], "nothing to refuse: none asked"

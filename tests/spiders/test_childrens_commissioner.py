@@ -20,7 +20,10 @@ STATEMENT = (f"{WWW}/news-and-blogs/statement-from-the-childrens-commissioner-on
              "practice-review-panels-annual-report/")
 GOVUK_ANNUAL = ("https://www.gov.uk/government/publications/"
                 "child-safeguarding-practice-review-panel-annual-report-2023-to-2024")
-IDS = {"52204", "50118", "48731", "48412", "48290", "48105", "46877", "44390", "43652"}
+# the nine of SOURCES.md 3 and the eleven further real cards of ../shared/realdata/sites/childrens_commissioner
+IDS = {"52204", "50118", "48731", "48412", "48290", "48105", "46877", "44390", "43652",
+       "46850", "46790", "46745", "46630", "43720", "43701", "43610", "43480", "43390", "43300", "43150"}
+SEND = f"{WWW}/resource/statement-from-the-childrens-commissioner-in-response-to-the-send-improvement-plan/"
 REST_SHUT = {f"{WWW}/wp-json/": {"status": 401}}
 FEED_SHUT = {f"{WWW}/feed/": {"status": 404}, f"{WWW}/feed/?post_type=resource": {"status": 404}}
 DOORS = {"WordPress REST API": {}, "WordPress RSS feed": REST_SHUT, "HTML listings": {**REST_SHUT, **FEED_SHUT}}
@@ -81,15 +84,16 @@ def test_titles_decide_press_notices_and_statements(rest):
 
 def test_invariants_over_every_item(rest):
     pubs = rest.publications("keep")
-    assert len(pubs) == 9
+    assert len(pubs) == 20
     for pub in pubs:
         assert pub.title and pub.url.startswith(WWW + "/") and pub.url.endswith("/")
         assert pub.id.split(":")[1].isdigit() and pub.published_precision == "datetime"
         assert pub.content_type in {"report", "press_release", "news"}
-        if "/resource/" in pub.url:
+        if "/resource/" in pub.url and pub.url != SEND:  # a real statement under /resource/: news by its title
             assert pub.content_type == "report" and pub.documents
             assert all(d.url.startswith(ASSETS) and d.file_type == "PDF" for d in pub.documents)
-    assert sorted(p.content_type for p in pubs).count("report") == 7
+    assert sorted(p.content_type for p in pubs).count("report") == 17
+    assert {p.url: p.content_type for p in pubs}[SEND] == "news"
 
 
 def test_a_second_document_keeps_its_own_title_and_size(rest):
@@ -124,6 +128,10 @@ def test_html_door_reads_listing_cards_dated_16_april_2024(tmp_path):
     assert not [u for u in result.requested if "?" in u and "/wp-json/" not in u and "/feed/" not in u]
     item = result.by_url(ADVOCACY)
     assert (item.published, item.source_type, item.natural_key) == ("16 April 2024", "Report", "48731")
+    # the real unfiltered /resource/page/3/ shows its cards without a type label: the type comes from the path
+    page3 = {p.url: p for p in result.publications("keep")}[f"{WWW}/resource/attendance-is-everyones-business/"]
+    assert (page3.title, page3.published_at, page3.content_type, page3.source_type) == (
+        "Attendance is everyone\u2019s business", "2023-02-20", "report", "")
     assert item.summary.startswith("How children who are victims of crime")
     pubs = {p.url: p for p in result.publications("keep")}
     assert (pubs[ADVOCACY].published_at, pubs[ADVOCACY].published_precision) == ("2024-04-16", "day")
@@ -175,7 +183,7 @@ def test_a_type_missing_from_the_rest_types_is_read_from_its_feed(tmp_path):
 def test_a_collection_shut_while_the_api_works_is_recorded(tmp_path):
     shut = {f"{WWW}/wp-json/wp/v2/resource?per_page=100&page=1": {"status": 403}}
     result = crawl_offline(ChildrensCommissionerSpider, overlay(tmp_path, shut), options())
-    assert result.spider.door == "WordPress REST API" and len(result.items) == 2
+    assert result.spider.door == "WordPress REST API" and len(result.items) == 2  # the two posts
     assert result.spider.errors == [f"HTTP 403: {WWW}/wp-json/wp/v2/resource?per_page=100&page=1"]
 
 
@@ -202,10 +210,10 @@ def test_crawl_stores_dated_typed_publications_with_their_pdfs(tmp_path):
     result = run_cli("crawl", "--source", SLUG, "--replay", str(SITE), "--db", str(db), "--config", str(CONFIG))
     assert result.exit_code == 0, result.output
     run = query(db, "select * from runs")[0]
-    assert (run["status"], run["items"], run["new"], run["errors"], run["invalid"]) == ("ok", 9, 9, 0, 0)
+    assert (run["status"], run["items"], run["new"], run["errors"], run["invalid"]) == ("ok", 20, 20, 0, 0)
     assert run["door"] == "WordPress REST API"
     rows = {r["id"]: r for r in query(db, "select * from publications")}
-    assert len(rows) == 9 and all(r["published_at"] and r["title"] for r in rows.values())
+    assert len(rows) == 20 and all(r["published_at"] and r["title"] for r in rows.values())
     report = rows[f"{SLUG}:48731"]
     assert (report["content_type"], report["published_at"], report["url"]) == ("report", "2024-04-16T08:30:00Z",
                                                                                ADVOCACY)

@@ -148,7 +148,7 @@ def resource_pages(result):
 def test_wordpress_rest_passes_over_posts_not_newer_and_stops_paging(tmp_path):
     site = paged_commissioner(tmp_path)
     first, known = full_then_known(ChildrensCommissionerSpider, site, {"per_page": 4})
-    assert resource_pages(first) == ["1", "2"] and len(known) == 9
+    assert resource_pages(first) == ["1", "2"] and len(known) == 20
     again = incremental(ChildrensCommissionerSpider, site, {"per_page": 4}, known)
     assert resource_pages(again) == ["1"], "page 1 held nothing newer: page 2 is not fetched"
     assert again.items == [] and len(again.spider.run_log.unchanged) == 6  # two posts, four resources
@@ -167,7 +167,7 @@ def test_wordpress_rest_yields_a_post_whose_modified_gmt_moved_and_pages_on(tmp_
     again = incremental(ChildrensCommissionerSpider, site, {"per_page": 4}, known)
     assert [i.url for i in again.items] == [ADVOCACY] and again.items[0].title.endswith("(corrected)")
     assert resource_pages(again) == ["1", "2"]  # page 1 had something new; page 2 had not: the walk ends
-    assert len(again.spider.run_log.unchanged) == 8 and ADVOCACY not in again.spider.run_log.unchanged
+    assert len(again.spider.run_log.unchanged) == 19 and ADVOCACY not in again.spider.run_log.unchanged
 
 
 def test_wordpress_rest_incremental_paging_is_capped_only_where_it_reaches_max_pages(tmp_path):
@@ -187,7 +187,7 @@ def test_wordpress_rest_full_walk_fans_out_every_page_and_yields_everything(tmp_
     first, known = full_then_known(ChildrensCommissionerSpider, site, {"per_page": 4})
     again = crawl_offline(ChildrensCommissionerSpider, site, {"per_page": 4},
                           spider_kwargs={"known": known, "full_walk": True})
-    assert again.requested == first.requested and len(again.items) == 9 and again.spider.run_log.unchanged == []
+    assert again.requested == first.requested and len(again.items) == 20 and again.spider.run_log.unchanged == []
 
 
 # -- WordPress: the feed -----------------------------------------------------------------------------------
@@ -227,30 +227,32 @@ def test_wordpress_html_listing_card_dated_after_the_stored_date_is_fetched():
     assert len(again.spider.run_log.unchanged) == 8
 
 
+# What a crawl through the HTML door leaves in skipped_pages for the archive listing (the server's Date for it;
+# remembering it is tested end to end by test_commissioner_archive_listing_is_not_downloaded_again_...)
+ARCHIVE_SKIPPED = {f"{WWW}/resource/archive/": "2026-12-01T09:00:00Z"}
+
+
 def test_commissioner_html_cards_are_compared_by_uk_day_with_what_the_api_stored():
     """Stored from the REST API in UTC, the press notice of 00:01 BST on 19 April 2025 is 18 April at
     23:01; its card says "19 April 2025", which is not newer."""
+    html = {**options("childrens_commissioner"), "doors": ["html"]}
     _, known = full_then_known(ChildrensCommissionerSpider, CC_SITE, options("childrens_commissioner"))
     assert known[PRESS] == "2025-04-18T23:01:00Z"
-    again = incremental(ChildrensCommissionerSpider, CC_SITE, {**options("childrens_commissioner"),
-                                                                "doors": ["html"]}, known)
-    # /resource/archive/ (linked from page 1, a listing never stored) is fetched again on every incremental
-    # walk and, not being known, keeps the walk going to the last page: a known cost of the archive link
-    assert again.requested == [f"{WWW}/resource/", f"{WWW}/news-and-blogs/", f"{WWW}/resource/archive/",
-                               f"{WWW}/resource/page/2/", f"{WWW}/resource/page/3/"]
-    assert again.items == [] and PRESS in again.spider.run_log.unchanged and len(again.spider.run_log.unchanged) == 9
+    again = incremental(ChildrensCommissionerSpider, CC_SITE, html, {**known, **ARCHIVE_SKIPPED})
+    # nothing newer on page 1, the archive link (a remembered listing) not downloaded again: the walk ends there
+    assert again.requested == [f"{WWW}/resource/", f"{WWW}/news-and-blogs/"]
+    assert again.items == [] and PRESS in again.spider.run_log.unchanged
 
 
 def test_commissioner_incremental_listing_walk_goes_one_page_at_a_time():
     """Page 1 links pages 2 and 3; with something new on page 1 only page 2 is read, and as it holds
     nothing new the walk ends before page 3."""
-    _, known = full_then_known(ChildrensCommissionerSpider, CC_SITE, options("childrens_commissioner"))
-    again = incremental(ChildrensCommissionerSpider, CC_SITE, {**options("childrens_commissioner"),
-                                                                "doors": ["html"]}, {**known, ADVOCACY: "2024-04-15"})
+    html = {**options("childrens_commissioner"), "doors": ["html"]}
+    _, known = full_then_known(ChildrensCommissionerSpider, CC_SITE, html)
+    again = incremental(ChildrensCommissionerSpider, CC_SITE, html, {**known, **ARCHIVE_SKIPPED,
+                                                                     ADVOCACY: "2024-04-15"})
     assert [i.url for i in again.items] == [ADVOCACY]
-    # without the archive link (a listing, never stored, so never "known") the walk would end at page 2
-    assert again.requested == [f"{WWW}/resource/", f"{WWW}/news-and-blogs/", f"{WWW}/resource/archive/", ADVOCACY,
-                               f"{WWW}/resource/page/2/", f"{WWW}/resource/page/3/"]
+    assert again.requested == [f"{WWW}/resource/", f"{WWW}/news-and-blogs/", ADVOCACY, f"{WWW}/resource/page/2/"]
 
 
 @pytest.mark.parametrize("stored, card, newer", [
@@ -366,9 +368,9 @@ def test_commissioner_crawl_twice_then_modified_gmt_moves(tmp_path, servers):
     db, config = tmp_path / "x.db", weekly_config(tmp_path)
     first = crawl("childrens_commissioner", db, config, CC_SITE)
     second = crawl("childrens_commissioner", db, config, CC_SITE)
-    assert (first["new"], first["pages"]) == (9, 4)
+    assert (first["new"], first["pages"]) == (20, 4)
     # the REST collections are the only pages either way: nothing is parsed into an item the second time
-    assert (second["items"], second["new"], second["updated"], second["unchanged"], second["pages"]) == (0, 0, 0, 9, 4)
+    assert (second["items"], second["new"], second["updated"], second["unchanged"], second["pages"]) == (0, 0, 0, 20, 4)
     assert query(db, "select count(*) n from publication_versions")[0]["n"] == 0
     resources = json.loads((CC_SITE / "www.childrenscommissioner.gov.uk/wp-json/wp/v2/resource.json")
                            .read_text(encoding="utf-8"))
@@ -376,12 +378,35 @@ def test_commissioner_crawl_twice_then_modified_gmt_moves(tmp_path, servers):
     resources[0]["modified_gmt"] = "2025-01-10T09:00:00"
     resources[0]["excerpt"]["rendered"] = "<p>A corrected summary.</p>"
     changed = overlay(tmp_path / "changed", {f"{WWW}/wp-json/wp/v2/resource?per_page=100&page=1": {
-        "file": "resource.json", "headers": {**JSON, "X-WP-Total": "7", "X-WP-TotalPages": "1"}}},
+        "file": "resource.json", "headers": {**JSON, "X-WP-Total": "18", "X-WP-TotalPages": "1"}}},
         {"resource.json": json.dumps(resources)})
     third = crawl("childrens_commissioner", db, config, CC_SITE, changed)
-    assert (third["new"], third["updated"], third["unchanged"]) == (0, 1, 8)
+    assert (third["new"], third["updated"], third["unchanged"]) == (0, 1, 19)
     row = query(db, "select * from publications where url = ?", (ADVOCACY,))[0]
     assert (row["version"], row["summary"], row["updated_at"]) == (2, "A corrected summary.", "2025-01-10T09:00:00Z")
+
+
+@pytest.mark.e2e
+def test_commissioner_archive_listing_is_not_downloaded_again_by_an_incremental_crawl(tmp_path, servers):
+    """The HTML door meets /resource/archive/ (a listing linked like a publication) on every walk: the first
+    crawl fetches it, finds it is a listing and remembers it (skipped_pages, with the server's date for it);
+    the next, incremental, crawl over the same recorded site does not download it again, and with nothing
+    newer on page 1 its walk ends there."""
+    shut = overlay(tmp_path / "shut", {f"{WWW}/wp-json/": {"status": 401}, f"{WWW}/feed/": {"status": 404},
+                                       f"{WWW}/feed/?post_type=resource": {"status": 404}}, {})
+    db, config = tmp_path / "x.db", weekly_config(tmp_path)
+    archive = f"{WWW}/resource/archive/"
+    first = crawl("childrens_commissioner", db, config, CC_SITE, shut)
+    assert (first["door"], first["new"], first["errors"]) == ("HTML listings", 20, 0)
+    assert archive in asked(servers[0])
+    row = query(db, "select * from skipped_pages where url = ?", (archive,))[0]
+    assert row["reason"].startswith("a listing page, not a publication") and row["source_date"]
+    second = crawl("childrens_commissioner", db, config, CC_SITE, shut)
+    assert json.loads(second["stats"]).get("sgn/full_walk") != 1
+    assert archive not in asked(servers[1]), "the remembered archive listing is not downloaded again"
+    assert not [u for u in asked(servers[1]) if "/resource/page/" in u], "page 1 held nothing newer"
+    assert (second["new"], second["updated"], second["errors"]) == (0, 0, 0)
+    assert query(db, "select count(*) n from publications where title = 'Archive'")[0]["n"] == 0
 
 
 @pytest.mark.e2e

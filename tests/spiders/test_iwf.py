@@ -21,18 +21,31 @@ PRESS = NEWS + "fixture-press-release-linking-to-reports"
 UNDER_SIXES = NEWS + ("under-sixes-manipulated-into-disturbing-sexual-abuse-while-playing-alone-online-as-iwf-says-"
                       "regulation-can-t-wait")
 SUMMIT = NEWS + "internet-watch-foundation-at-global-summit"
-REAL = {  # SOURCES.md section 4: URL → (title, date)
-    MINISTER: ("Minister praises IWF's 'vital' work as Peers discuss rising threats highlighted in hotline's "
-               "annual report", "2025-05-06"),
+LUCY = BLOGS + "internet-watch-foundation-iwf-comment-on-lucy-faithfull-foundation-campaign-launch"
+REAL = {  # ../shared/realdata/sites/iwf (titles as shown, typographic quotes included) and SOURCES.md 4
+    MINISTER: ("Minister praises IWF\u2019s \u2018vital\u2019 work as Peers discuss rising threats highlighted in "
+               "hotline\u2019s annual report", "2025-05-06"),
+    NEWS + "ai-giving-offenders-diy-child-sexual-abuse-tool-as-dozens-of-child-victims-used-in-ai-models-iwf-warns-mps":
+        ("AI giving offenders \u2018DIY child sexual abuse\u2019 tool, as dozens of child victims used in AI models, "
+         "IWF warns MPs", "2025-03-28"),
     NEWS + "new-ai-child-sexual-abuse-laws-announced-following-iwf-campaign":
         ("New AI child sexual abuse laws announced following IWF campaign", "2025-02-02"),
     SUMMIT: ("Internet Watch Foundation at Global Summit", "2014-12-09"),
     UNDER_SIXES: ("Under-sixes manipulated into 'disturbing' sexual abuse while playing alone online as IWF says "
                   "regulation can't wait", "2024-04-23"),
+    BLOGS + "tik-tok-s-bold-step-puts-children-s-safety-before-the-rush-for-extreme-privacy-more-should-follow-their-"
+    "example": ("Tik Tok\u2019s bold step puts children\u2019s safety before the rush for extreme privacy - more "
+                "should follow their example", "2026-03-09"),
+    BLOGS + "why-the-eu-s-temporary-law-allowing-companies-to-detect-child-sexual-abuse-online-must-be-extended":
+        ("Why the EU\u2019s temporary law allowing companies to detect child sexual abuse online must be extended",
+         "2026-03-09"),
     BLOGS + "why-we-need-to-speak-with-one-voice-on-children-s-online-safety":
-        ("Why We Need to Speak with One Voice on Children's Online Safety", "2025-11-21"),
+        ("Why We Need to Speak with One Voice on Children\u2019s Online Safety", "2025-11-21"),
     BLOGS + "csa-partners-from-around-the-world-join-forces-to-say-no-to-nudify-apps":
         ("CSA partners from around the world join forces to say No to Nudify Apps", "2026-02-10"),
+    BLOGS + "online-child-sexual-abuse-the-eu-has-a-choice-not-between-privacy-and-protection-but-between-"
+    "indifference-and-compassion": ("Online child sexual abuse: The EU has a choice. Not between privacy and "
+                                    "protection, but between indifference and compassion", "2025-11-10"),
 }
 
 
@@ -78,9 +91,18 @@ def test_real_titles_and_dates_of_sources_md(crawled):
         assert (pubs[url].title, pubs[url].published_at, pubs[url].published_precision) == (title, day, "day")
 
 
+def test_the_2015_blog_one_space_date_line_and_a_related_card_before_it(crawled):
+    """The real 2015 blog shows 'Published: Tue 13 Oct 2015' (one space) after a related card's title and
+    summary: the page's own <h1> is its title, the related card is not."""
+    pub = pubs_by_url(crawled)[LUCY]
+    assert (pub.published_at, pub.published_precision, pub.content_type) == ("2015-10-13", "day", "blog")
+    assert pub.title == "Internet Watch Foundation (IWF) comment on Lucy Faithfull Foundation campaign launch"
+    assert crawled.by_url(LUCY).published == "Published: Tue 13 Oct 2015"
+
+
 def test_invariants_over_all_items(crawled):
     pubs = crawled.publications(SOURCE.trailing_slash)
-    assert len(pubs) == 10 and len({p.id for p in pubs}) == 10
+    assert len(pubs) == 14 and len({p.id for p in pubs}) == 14
     assert {p.content_type for p in pubs} == {"news", "blog", "press_release"}
     for p in pubs:
         assert ARTICLE.match(p.url) and p.url.startswith("https://www.iwf.org.uk/") and not p.url.endswith("/")
@@ -97,18 +119,18 @@ def test_date_falls_back_to_the_listing_card(crawled):
     raw = crawled.by_url(UNDER_SIXES + "/")
     assert raw.published == "23 April 2024"
     assert normalise(raw, "strip").published_at == "2024-04-23"
-    assert crawled.by_url(MINISTER + "/").published == "Published: Tue 6 May 2025"  # "Published:  Tue..." on the page
+    assert crawled.by_url(MINISTER).published == "Published: Tue 6 May 2025"  # "Published:  Tue..." on the page
 
 
 def test_listings_are_walked_until_a_page_brings_nothing_new(crawled):
     listings = [u for u in crawled.requested if "?page=" in u]
-    expected = [f"{BLOGS}?page={n}" for n in (1, 2)] + [f"{NEWS}?page={n}" for n in (1, 2, 3, 4)]
+    expected = [f"{BLOGS}?page={n}" for n in (1, 2, 3)] + [f"{NEWS}?page={n}" for n in (1, 2, 3, 4)]
     assert sorted(listings) == sorted(expected)
     assert crawled.spider.door == "listings /news-media/news/ and /news-media/blogs/"
     assert crawled.spider.errors == [f"HTTP 500: {NEWS}?page=3"], "the 500 is recorded, the walk goes on"
     articles = [u for u in crawled.requested if "?page=" not in u and "/feed/" not in u]
-    assert len(articles) == len({u.rstrip("/") for u in articles}) == 10, "with or without slash: fetched once"
-    assert MINISTER + "/" in articles, "linked with a slash on page 1 and without on page 2's aside"
+    assert len(articles) == len({u.rstrip("/") for u in articles}) == 14, "with or without slash: fetched once"
+    assert UNDER_SIXES + "/" in articles, "linked with a slash on page 1 and without on page 2's aside"
     assert not [u for u in crawled.requested if media_extension(u)]
 
 
@@ -119,7 +141,7 @@ def test_two_failed_listing_pages_in_a_row_end_that_listing(tmp_path):
     result = crawl_offline(IwfSpider, [SITE, broken], OPTIONS)
     assert [u for u in result.requested if u.startswith(BLOGS + "?")] == [f"{BLOGS}?page=1", f"{BLOGS}?page=2"]
     assert f"HTTP 500: {BLOGS}?page=2" in result.spider.errors
-    assert len(result.items) == 7, "the news listing is untouched"
+    assert len(result.items) == 8, "the news listing is untouched"
 
 
 def test_a_listing_without_article_links_is_an_error():
@@ -207,8 +229,8 @@ def test_a_full_walk_reads_the_listings_to_their_end_even_when_the_feed_answers(
     assert result.spider.door == "feed /news-media/feed/, then listings /news-media/news/ and /news-media/blogs/"
     assert [u for u in result.requested if "?page=" in u] == [
         f"{NEWS}?page=1", f"{BLOGS}?page=1", f"{NEWS}?page=2", f"{BLOGS}?page=2", f"{NEWS}?page=3",
-        f"{NEWS}?page=4"]
-    assert len(result.items) == 10 and len({i.url for i in result.items}) == 10
+        f"{BLOGS}?page=3", f"{NEWS}?page=4"]
+    assert len(result.items) == 14 and len({i.url for i in result.items}) == 14
     assert result.spider.reached_back_to == "2014-12-09"
     assert result.spider.crawler.stats.get_value("sgn/reached_back_to") == "2014-12-09"
 
@@ -239,7 +261,7 @@ def test_a_feed_without_articles_falls_back_to_the_listings(tmp_path, feed):
     (tmp_path / "manifest.json").write_text(json.dumps(
         {"https://www.iwf.org.uk/news-media/feed/": {"file": "feed.xml", "headers": {"Content-Type": "text/xml"}}}))
     result = crawl_offline(IwfSpider, [SITE, tmp_path], OPTIONS)
-    assert result.spider.door.startswith("listings") and len(result.items) == 10
+    assert result.spider.door.startswith("listings") and len(result.items) == 14
 
 
 @pytest.mark.e2e
@@ -249,11 +271,11 @@ def test_crawl_stores_the_articles_records_the_500_and_exits_1(tmp_path):
     assert result.exit_code == 1, result.output  # a run with a failed page is partial, and crawl says so
     assert "iwf     partial" in result.output
     rows = query(db, "select * from publications where source = 'iwf'")
-    assert len(rows) == 10
+    assert len(rows) == 14
     assert all(r["published_precision"] == "day" and json.loads(r["topics"]) for r in rows)
     assert {r["content_type"] for r in rows} == {"news", "blog", "press_release"}
     run = query(db, "select * from runs")[0]
-    assert (run["status"], run["items"], run["new"], run["errors"]) == ("partial", 10, 10, 1)
+    assert (run["status"], run["items"], run["new"], run["errors"]) == ("partial", 14, 14, 1)
     assert run["message"] == f"HTTP 500: {NEWS}?page=3"
     assert json.loads(run["http_errors"])["500"] == 1 + load_config(CONFIG).politeness.retry_times
     assert run["door"] == "listings /news-media/news/ and /news-media/blogs/"
