@@ -6,19 +6,16 @@ import importlib.util
 import os
 import pkgutil
 import re
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipeline.config_file import DEFAULT_CONFIG as DEFAULT_CONFIG  # re-exported: reading the file lives there
+from pipeline.config_file import ENV_DB as ENV_DB
+from pipeline.config_file import ConfigError as ConfigError
+from pipeline.config_file import read_config_data
 from pipeline.items.redact import url_problem
-
-DEFAULT_CONFIG = Path("config.yaml")
-# Environment variables may override the database path and secrets only, never behaviour.
-ENV_DB = "SAFEGUARDING_NEWS_DB"
-
 
 DOOR_KEYS = {"feed": "feed_url", "sitemap": "sitemap_url"}
 
@@ -45,10 +42,6 @@ def check_door(kind: str, feed_url: str | None, sitemap_url: str | None, allowed
     if not host_in_domains(host, allowed_domains):
         raise ValueError(f"{wanted} host {host} is not in allowed_domains ({', '.join(allowed_domains)})")
 
-
-
-class ConfigError(Exception):
-    """A config problem, already phrased for the operator; the CLI prints it and exits 2."""
 
 
 class _Frozen(BaseModel):
@@ -271,24 +264,7 @@ def _where(loc: tuple[Any, ...]) -> str:
 
 def load_config(path: str | os.PathLike | None = None, db_override: str | None = None) -> Config:
     """Read and validate config.yaml; raise ConfigError with one line naming the problem."""
-    cfg_path = Path(path) if path else DEFAULT_CONFIG
-    try:
-        data = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {cfg_path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {cfg_path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{cfg_path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{cfg_path}: expected a mapping of settings at the top level")
-    sources = data.get("sources")
-    if not isinstance(sources, dict) or not sources:
-        raise ConfigError(f"{cfg_path}: sources: at least one source is required")
-    data = {**data, "sources": {k: {**(v or {}), "slug": k} if isinstance(v, dict) or v is None else v
-                                for k, v in sources.items()}, "path": str(cfg_path)}
+    cfg_path, data = read_config_data(path)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:

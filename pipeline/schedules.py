@@ -1,15 +1,25 @@
 """Source schedules as APScheduler 3.x triggers, and the questions asked of them: when was a run last
-due, is a source overdue. Pure functions of the times given; nothing here reads the clock."""
+due, is a source overdue. Pure functions of the times given; nothing here reads the clock.
+
+APScheduler (and the asyncio it imports, a tenth of a second) is loaded only when a trigger is made: ``status``
+asks only when a cron schedule last fired, which ``CronFields`` answers for plain crontab expressions (numbers,
+``*``, ranges, steps, lists, weekday and month names) with APScheduler's meaning (day of month AND day of
+week, as its CronTrigger does; tests/pipeline/test_scheduler.py compares the two). Where APScheduler 3.x
+skips a fire across a DST change ("0 0 1 * *" in Europe/London: after 1 March comes 1 May), this answers
+1 April. Other expressions go to APScheduler.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+if TYPE_CHECKING:
+    from apscheduler.triggers.base import BaseTrigger
+    from apscheduler.triggers.cron import CronTrigger
 
 # Standard crontab numbers weekdays from Sunday (0 or 7); APScheduler 3.x from Monday (0). Numbers are
 # turned into names here so that "0 6 * * 0" means Sunday, as every crontab reader expects.
@@ -62,6 +72,8 @@ def cron_trigger(expr: str, timezone: str = "UTC", jitter: int | None = None) ->
         raise ValueError(f"invalid cron expression {expr!r}: expected 5 fields "
                          f"(minute hour day-of-month month day-of-week), got {len(fields)}")
     minute, hour, day, month, dow = fields
+    from apscheduler.triggers.cron import CronTrigger
+
     try:
         return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_day_of_week(dow),
                            timezone=zone(timezone), jitter=jitter or None)
@@ -74,6 +86,8 @@ def trigger_for(cron: str | None, interval_hours: float | None, timezone: str = 
     if cron:
         return cron_trigger(cron, timezone, jitter)
     assert interval_hours, "a schedule has a cron expression or an interval"
+    from apscheduler.triggers.interval import IntervalTrigger
+
     return IntervalTrigger(seconds=round(interval_hours * 3600), timezone=zone(timezone),
                            jitter=jitter or None)
 
@@ -109,5 +123,89 @@ def last_due(cron: str | None, interval_hours: float | None, timezone: str, now:
     crawl itself and lateness. For an interval the schedule has no fixed phase: ``now - interval``."""
     ref = now - allowance
     if cron:
+        fields = CronFields.parse(cron)
+        if fields is not None:
+            return fields.previous(ref, zone(timezone))
         return previous_fire(cron_trigger(cron, timezone), ref)
     return ref - timedelta(hours=interval_hours or 0)
+
+
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_PLAIN_PART = re.compile(r"^(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/(\d+))?$")
+
+
+def _values(field: str, first: int, last: int, names: tuple[str, ...] = (), name_base: int = 0) -> frozenset[int]:
+    """The values of a plain crontab field (``*``, ``5``, ``1-5``, ``*/15``, ``mon``, lists); ValueError else."""
+    def number(token: str) -> int:
+        if token.isdigit():
+            return int(token)
+        if token in names:
+            return names.index(token) + name_base
+        raise ValueError(token)
+
+    out: set[int] = set()
+    for part in field.lower().split(","):
+        match = _PLAIN_PART.match(part)
+        if not match:
+            raise ValueError(part)
+        span, step = match.group(1), int(match.group(2) or 1)
+        if span == "*":
+            low, high = first, last
+        elif "-" in span:
+            low, high = (number(t) for t in span.split("-"))
+        else:  # "5" is 5; "5/15" is 5, 20, 35... as in APScheduler
+            low = number(span)
+            high = last if match.group(2) else low
+        if step < 1 or not first <= low <= high <= last:
+            raise ValueError(part)
+        out.update(range(low, high + 1, step))
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class CronFields:
+    """A plain five-field crontab expression as sets of values: when it last fired, without APScheduler."""
+
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]  # 0 = Monday, as datetime.weekday()
+
+    @classmethod
+    def parse(cls, expr: str) -> CronFields | None:
+        """The fields of ``expr``; None for what only APScheduler reads (``L``, ``last``, ``#``...)."""
+        fields = expr.split()
+        if len(fields) != 5:
+            return None
+        try:
+            dow = _day_of_week(fields[4])
+            weekdays = frozenset(range(7)) if dow == "*" else frozenset(
+                (WEEKDAYS.index(d) - 1) % 7 for d in dow.split(","))
+            return cls(_values(fields[0], 0, 59), _values(fields[1], 0, 23), _values(fields[2], 1, 31),
+                       _values(fields[3], 1, 12, MONTHS, 1), weekdays)
+        except (ValueError, IndexError):
+            return None
+
+    def previous(self, ref: datetime, tz: ZoneInfo) -> datetime | None:
+        """The latest time at or before ``ref`` (aware) at which the schedule fires in ``tz`` (None if none in
+        five years). A local time that happens twice (autumn) fires at both; one in the spring gap fires at
+        the instant its old offset names (01:30 GMT for 01:30 in London's gap), as APScheduler does."""
+        limit = ref.astimezone(UTC)
+        day = ref.astimezone(tz).date() + timedelta(days=1)
+        for _ in range(5 * 366 + 2):
+            if day.month in self.months and day.day in self.days and day.weekday() in self.weekdays:
+                fires = {fire for hour in self.hours for minute in self.minutes
+                         for fire in _instants(datetime(day.year, day.month, day.day, hour, minute), tz)}
+                if past := [f for f in fires if f <= limit]:
+                    return max(past).astimezone(tz)
+            day -= timedelta(days=1)
+        return None
+
+
+def _instants(naive: datetime, tz: ZoneInfo) -> set[datetime]:
+    """The UTC instants of a local time: two in the autumn overlap, the old offset's one in the spring gap."""
+    first = naive.replace(tzinfo=tz, fold=0)
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:  # in the gap
+        return {first.astimezone(UTC)}
+    return {first.astimezone(UTC), naive.replace(tzinfo=tz, fold=1).astimezone(UTC)}

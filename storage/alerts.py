@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # annotations only: quick reads (status, search) do not load sqlite_utils
+    from sqlite_utils import Database
 
 from storage.db import first_row, marks
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlite_utils import Database
-
-from storage.migrations import migrations
+if TYPE_CHECKING:  # sqlite_utils is loaded when a database is opened for writing (a tenth of a second)
+    from sqlite_utils import Database
 
 BUSY_TIMEOUT_MS = 60_000  # an analyst's long read or a second writer waits, never loses a batch
 BUSY_TIMEOUT_ENV = "SGN_BUSY_TIMEOUT_MS"  # tests shorten it (crawl children inherit the environment)
@@ -60,6 +60,10 @@ def ensure_same_file(db: Database) -> None:
 
 def open_db(path: str | Path, migrate: bool = True) -> Database:
     """Open (creating if needed) the database in WAL mode and bring its schema up to date."""
+    from sqlite_utils import Database
+
+    from storage.migrations import migrations
+
     try:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +80,62 @@ def open_db(path: str | Path, migrate: bool = True) -> Database:
     except (sqlite3.DatabaseError, OSError) as exc:
         raise StorageError(f"cannot open database {path}: {exc}") from None
     return db
+
+
+class _ReadView:
+    """The read half of ``sqlite_utils.Database`` on a plain sqlite3 connection: ``conn``, ``execute``,
+    ``query`` (rows as dicts, as sqlite_utils gives them) and ``close``."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
+        self._sgn_path = path
+        self._sgn_identity = file_identity(path)
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params or ())
+
+    def query(self, sql: str, params: Any = ()) -> Iterator[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params or ())
+        keys = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(keys, row, strict=True))
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+_MIGRATION = re.compile(r"^@migrations\((?:name=[\"'](\w+)[\"'])?[^)]*\)\s*\ndef (\w+)", re.M)
+
+
+def schema_names() -> set[str] | None:
+    """The names of every migration, read from storage/migrations.py's text (importing it loads
+    sqlite_utils); None when the file cannot be read."""
+    try:
+        text = Path(__file__).with_name("migrations.py").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return {name or func for name, func in _MIGRATION.findall(text)} or None
+
+
+def open_read(path: str | Path) -> Database:
+    """The database for a quick read command (``status``, ``search``): a plain sqlite3 connection when its
+    schema is up to date, so that the command does not load sqlite_utils; else ``open_db`` (which migrates,
+    or says in one line why it cannot open it). Only reads go through what this returns."""
+    wanted = schema_names()
+    try:
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+    except sqlite3.DatabaseError:
+        return open_db(path)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
+        applied = {r[0] for r in conn.execute(
+            "select name from _sqlite_migrations where migration_set = 'safeguarding-news'")}
+    except sqlite3.DatabaseError:  # no such table (an empty or old file), not a database, locked: the long way
+        applied = set()
+    if wanted is None or not wanted <= applied:
+        conn.close()
+        return open_db(path)
+    return cast("Database", _ReadView(conn, str(path)))
 
 
 def insert_row(db: Database, table: str, row: dict[str, Any]) -> int:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # annotations only: quick reads (status, search) do not load sqlite_utils
+    from sqlite_utils import Database
 
 from storage import alerts
 from storage.db import first_row

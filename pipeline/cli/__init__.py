@@ -8,8 +8,10 @@ A new command is a function in one of those modules (or a new one) and a line in
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import sys
+from typing import Any
 
 import click
 
@@ -54,8 +56,9 @@ SHORT_HELP = {
 }
 
 
-# Quick read commands: sqlite_utils imports numpy (a tenth of a second) only to map numpy values to
-# columns, which these never write; they load it without numpy (benchmarks/startup.py measures it).
+# Quick read commands: they read with plain sqlite3 (storage.db.open_read); should they load sqlite_utils
+# after all, it comes without numpy, which it imports (a tenth of a second) only to map numpy values to
+# columns, which these never write (benchmarks/startup.py measures it).
 WITHOUT_NUMPY = {"status", "search"}
 
 
@@ -69,6 +72,29 @@ def _sqlite_utils_without_numpy() -> None:
         del sys.modules["numpy"]  # a later import of numpy (a story step) works as usual
 
 
+class _SqliteUtilsWithoutNumpy:
+    """A meta path finder for the quick commands: should one come to import sqlite_utils after all (a
+    database whose schema must be brought up to date, a module that names it), it is loaded without numpy."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> Any:
+        if name != "sqlite_utils":
+            return None
+        from importlib.abc import Loader  # here: importlib.abc costs a few ms at start-up
+
+        class Loaded(Loader):
+            """The loader of a module already in sys.modules."""
+
+            def create_module(self, spec: Any) -> Any:
+                return sys.modules[spec.name]
+
+            def exec_module(self, module: Any) -> None:
+                return None
+
+        sys.meta_path.remove(self)
+        _sqlite_utils_without_numpy()  # does nothing when numpy is loaded already
+        return importlib.util.spec_from_loader(name, Loaded()) if name in sys.modules else None
+
+
 class LazyGroup(click.Group):
     """click's documented lazy-loading group: a command's module is imported when the command is used."""
 
@@ -77,8 +103,8 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS and cmd_name not in self.commands:
-            if cmd_name in WITHOUT_NUMPY:
-                _sqlite_utils_without_numpy()
+            if cmd_name in WITHOUT_NUMPY and "sqlite_utils" not in sys.modules:
+                sys.meta_path.insert(0, _SqliteUtilsWithoutNumpy())
             module, _, name = COMMANDS[cmd_name].partition(":")
             command = getattr(importlib.import_module(module), name)
             self.add_command(command, cmd_name)

@@ -18,6 +18,7 @@ from pipeline.cli.common import (
     out_option,
     positive,
     query_filters,
+    quick_config,
     since_option,
     source_filter,
     type_filter,
@@ -85,8 +86,9 @@ def search(query: str, sources: tuple[str, ...], types: tuple[str, ...], topics:
     from pipeline.outputs.search import results_json, results_text
     from storage import search_index
 
-    config = command_config(config_path, db)
-    database = existing_db(config)
+    # the quick view of config.yaml (its database and sources); --topic reads the vocabulary: config whole
+    config = command_config(config_path, db) if topics else quick_config(config_path, db)
+    database = existing_db(config, read_only=True)
     filters = _with_topics(config, database, query_filters(config, database, sources, types, since, until), topics)
     started = time.perf_counter()
     answer = search_index.search(database, query, filters, limit=positive(limit, "--limit"))

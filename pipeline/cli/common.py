@@ -7,13 +7,17 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from pipeline.config import Config, ConfigError, load_config
+from pipeline.config_file import ConfigError
 from pipeline.outputs import BadInput
 from storage.db import StorageError
+
+if TYPE_CHECKING:
+    from pipeline.config import Config
+    from pipeline.config_file import QuickConfig
 
 # Errors of modules a command may never load (replay, queries) are told apart by name, so that a quick
 # command does not import them just to catch what they raise (they cannot raise what is not loaded).
@@ -71,11 +75,24 @@ def quiet_broken_pipe() -> None:
 
 
 def command_config(config_path: str | None, db: str | None, log_format: str | None = None) -> Config:
+    """config.yaml validated whole (pipeline.config)."""
+    from pipeline.config import load_config
     from pipeline.logs import use_log_format
 
     config = load_config(config_path, db_override=db)
     if log_format and log_format != config.crawl.log_format:
         config = config.model_copy(update={"crawl": config.crawl.model_copy(update={"log_format": log_format})})
+    use_log_format(config.crawl.log_format)
+    return config
+
+
+def quick_config(config_path: str | None, db: str | None) -> QuickConfig:
+    """The quick view of config.yaml for `status` and `search`: the keys they read, checked, without building
+    the pydantic model (a tenth of a second and more of their start; see pipeline/config_file.py)."""
+    from pipeline.config_file import load_quick_config
+    from pipeline.logs import use_log_format
+
+    config = load_quick_config(config_path, db_override=db)
     use_log_format(config.crawl.log_format)
     return config
 
@@ -94,18 +111,19 @@ def text_table(rows: list[dict], columns: tuple[str, ...]) -> str:
 
 
 
-def existing_db(config: Config) -> Any:
-    """The database a read command reads: it must exist, so that a mistyped --db is not a new empty one."""
+def existing_db(config: Config | QuickConfig, read_only: bool = False) -> Any:
+    """The database a read command reads: it must exist, so that a mistyped --db is not a new empty one.
+    ``read_only``: a plain sqlite3 connection when the schema is current (storage.db.open_read)."""
     from pathlib import Path
 
-    from storage.db import open_db
+    from storage.db import open_db, open_read
 
     if not Path(config.database).is_file():
         raise StorageError(f"no database at {config.database}: run `safeguarding-news crawl` first, or give --db")
-    return open_db(config.database)
+    return open_read(config.database) if read_only else open_db(config.database)
 
 
-def query_filters(config: Config, database: Any, sources: tuple[str, ...], types: tuple[str, ...],
+def query_filters(config: Config | QuickConfig, database: Any, sources: tuple[str, ...], types: tuple[str, ...],
              since: str | None, until: str | None) -> Any:
     """Validated --source/--type/--since/--until as query filters; bad values are one line, exit 2."""
     from pipeline import clock

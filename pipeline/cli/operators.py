@@ -15,9 +15,10 @@ from pipeline.cli.common import (
     db_option,
     existing_db,
     friendly_errors,
+    quick_config,
     text_table,
 )
-from pipeline.config import ConfigError
+from pipeline.config_file import ConfigError
 
 
 @click.command(epilog=("\b\nExample (offline, from the recorded site):\n"
@@ -94,8 +95,8 @@ def status(db: str | None, config_path: str | None, as_json: bool) -> None:
     from pipeline.clock import system_clock
     from pipeline.ops.status import source_status
 
-    config = command_config(config_path, db)
-    entries = source_status(config, existing_db(config), system_clock())
+    config = quick_config(config_path, db)  # the keys status reads, checked (start-up: pipeline/config_file.py)
+    entries = source_status(config, existing_db(config, read_only=True), system_clock())
     _show_status(entries, as_json)
 
 
@@ -121,11 +122,17 @@ STATUS_COLUMNS = ("source", "status", "started_at", "last_success", "age", "sche
                   "new_7d", "stored", "open_alerts", "health")
 
 
+def _health_text(entry: dict) -> str:
+    """``ok`` only for a source that has run: one never crawled is ``not yet crawled`` until it is overdue."""
+    if not entry["healthy"]:
+        return "UNHEALTHY"
+    return "not yet crawled" if entry["status"] == "never run" else "ok"
+
+
 def _status_text(entries: list[dict]) -> str:
     if not entries:
         return "no sources: add one to config.yaml"
-    rows = [{**e, "age": e["last_success_age"], "health": "ok" if e["healthy"] else "UNHEALTHY"}
-            for e in entries]
+    rows = [{**e, "age": e["last_success_age"], "health": _health_text(e)} for e in entries]
     lines = [text_table(rows, STATUS_COLUMNS)]
     for entry in entries:
         lines += [f"{entry['source']}: {problem}" for problem in entry["problems"]]

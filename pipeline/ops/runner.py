@@ -24,7 +24,7 @@ from pipeline.items.dates import iso
 from pipeline.ops.launch import launch_crawl
 from pipeline.replay import ReplayServer
 from storage import runs
-from storage.db import StorageError, ensure_same_file, open_db
+from storage.db import StorageError, busy_timeout_text, ensure_same_file, open_db
 
 log = logging.getLogger(__name__)
 AfterRunStep = Callable[[Config, Database, list[int], Clock], None]
@@ -148,7 +148,8 @@ def _open_for_runs(db_path: str) -> Database:
         return open_db(db_path)
     except StorageError as exc:
         if "locked" in str(exc):
-            raise StorageError(f"{exc}: another program has held a write lock on it for more than 60 s; "
+            raise StorageError(f"{exc}: another program has held a write lock on it for more than "
+                               f"{busy_timeout_text()}; "
                                "no crawl was started and no run could be recorded") from None
         raise
 
@@ -245,7 +246,8 @@ def _spawn(config: Config, source: Source, db: Database, db_path: str, server: R
         run_id = runs.start_run(db, source.slug, iso(clock()), pid=os.getpid())  # alive until the child's is set
     except sqlite3.OperationalError as exc:
         raise StorageError(f"cannot record a run of {source.slug} in {db_path} ({exc}): another program has "
-                           "held a write lock on the database for more than 60 s; nothing was crawled") from None
+                           f"held a write lock on the database for more than {busy_timeout_text()}; nothing was "
+                           "crawled") from None
     log_path = log_path_for(db_path, run_id, source.slug)
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -269,8 +271,8 @@ def _reap(child: _Child, db: Database, clock: Clock) -> None:
         _close_after(child, db, clock)
     except sqlite3.OperationalError as exc:
         log.error("%s: run %d could not be closed (%s): another program has held a write lock on the database "
-                  "for more than 60 s; the next crawl will close it as interrupted", child.source.slug,
-                  child.run_id, exc)
+                  "for more than %s; the next crawl will close it as interrupted", child.source.slug,
+                  child.run_id, exc, busy_timeout_text())
 
 
 def _close_after(child: _Child, db: Database, clock: Clock) -> None:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
-
-from pipeline.config import Config
 from pipeline.items.dates import iso, parse_iso
 from pipeline.schedules import last_due
 from storage import runs
 from storage.db import quick_check
 from storage.wal import check_log
+
+if TYPE_CHECKING:  # `status` reads the quick view of config.yaml and a plain sqlite3 connection (start-up)
+    from sqlite_utils import Database
+
+    from pipeline.config import Config
+    from pipeline.config_file import QuickConfig
 
 NEW_WINDOW = timedelta(days=7)
 ALERT_FIELDS = ("id", "kind", "message", "raised_at", "run_id")
@@ -38,7 +41,7 @@ def age_text(seconds: int | None) -> str:
     return f"{minutes}m" if minutes else f"{secs}s"
 
 
-def source_status(config: Config, db: Database, now: datetime) -> list[dict[str, Any]]:
+def source_status(config: Config | QuickConfig, db: Database, now: datetime) -> list[dict[str, Any]]:
     """One entry per source with runs (by slug), then each enabled source that never ran. A database that
     fails SQLite's quick_check, or whose write-ahead log is damaged, makes every source unhealthy, saying why
     (corruption is never silent)."""
@@ -61,7 +64,7 @@ def source_status(config: Config, db: Database, now: datetime) -> list[dict[str,
     return entries
 
 
-def status_entries(config: Config, snapshot: runs.StatusSnapshot, now: datetime) -> list[dict[str, Any]]:
+def status_entries(config: Config | QuickConfig, snapshot: runs.StatusSnapshot, now: datetime) -> list[dict[str, Any]]:
     """The pure half of ``status``: entries from what was read."""
     open_by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for alert in snapshot.open_alerts:
@@ -72,7 +75,7 @@ def status_entries(config: Config, snapshot: runs.StatusSnapshot, now: datetime)
                    snapshot.first_runs.get(slug) or snapshot.first_run_any, now) for slug in [*sorted(rows), *never]]
 
 
-def _entry(config: Config, slug: str, row: dict[str, Any] | None, open_alerts: list[dict[str, Any]],
+def _entry(config: Config | QuickConfig, slug: str, row: dict[str, Any] | None, open_alerts: list[dict[str, Any]],
            first_run: str | None, now: datetime) -> dict[str, Any]:
     """``first_run``: when the source (or, if it never ran, the pipeline) was first crawled; a source
     that never succeeded is overdue once a scheduled run after that should have succeeded."""
@@ -103,7 +106,7 @@ def _entry(config: Config, slug: str, row: dict[str, Any] | None, open_alerts: l
     }
 
 
-def _due(config: Config, slug: str, now: datetime) -> datetime | None:
+def _due(config: Config | QuickConfig, slug: str, now: datetime) -> datetime | None:
     """The scheduled time whose run should have succeeded by now (None for sources not scheduled)."""
     source = config.sources.get(slug)
     if source is None or not source.enabled:

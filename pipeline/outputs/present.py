@@ -8,13 +8,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pipeline.config import Config
 from pipeline.items.dates import LONDON, parse_iso, start_of
 from pipeline.items.topics import Vocabulary
 from storage.queries import Story
+
+if TYPE_CHECKING:  # `search` shows results without loading pydantic (start-up)
+    from pipeline.config import Config
 
 MAX_SUMMARY_WORDS = 150
 MAX_DOCUMENTS = 5  # per publication: a statistics release can carry dozens of tables
@@ -35,7 +37,7 @@ class Link:
     label: str  # "Read the report", "Read more"
     title: str
     url: str
-    note: str = ""  # "PDF, 1.7 MB"
+    note: str = ""  # "PDF, 1.7 MB, 168 pages"
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,9 @@ def _links(member: dict[str, Any], elsewhere: str) -> list[Link]:
     if url := safe_url(member["url"]):
         links.append(Link(page_label + on, clean(member["title"]), url))
     for doc in docs[:MAX_DOCUMENTS]:
-        note = ", ".join(x for x in (clean(doc.get("file_type")), clean(doc.get("size"))) if x)
+        pages = doc.get("pages")  # a page count where the site states one
+        count = f"{pages} page{'s' if pages != 1 else ''}" if type(pages) is int and pages > 0 else ""
+        note = ", ".join(x for x in (clean(doc.get("file_type")), clean(doc.get("size")), count) if x)
         links.append(Link(doc_label + on, clean(doc.get("title")) or clean(doc["url"]), safe_url(doc["url"]) or "",
                           note))
     if len(docs) > MAX_DOCUMENTS and links and links[0].url == safe_url(member["url"]):
