@@ -2,12 +2,14 @@
 by default (posts and the custom type `resource`), the feed and the HTML listings when the API is shut."""
 
 import json
+import re
 
 import pytest
 
+from pipeline.items.dates import parse_date
 from pipeline.items.normalise import normalise
 from spiders.childrens_commissioner import ChildrensCommissionerSpider
-from tests.support import CONFIG, FIXTURES, crawl_offline, query, run_cli
+from tests.support import CONFIG, FIXTURES, REALDATA, crawl_offline, query, run_cli
 
 SLUG = "childrens_commissioner"
 SITE = FIXTURES / SLUG
@@ -245,3 +247,20 @@ def test_crawl_with_bad_input_records_it_and_stores_the_rest(tmp_path):
     assert (run["status"], run["items"], run["invalid"], run["errors"]) == ("partial", 2, 1, 1)
     assert "malformed JSON" in run["message"] and f"no title at {WWW}/news-and-blogs/untitled/" in run["message"]
     assert {r["id"] for r in query(db, "select id from publications")} == {f"{SLUG}:52204", f"{SLUG}:50118"}
+
+
+def test_every_real_listing_card_is_crawled_with_its_real_title_and_day(tmp_path):
+    """Each card of the three real listing pages (../shared/realdata/sites/childrens_commissioner: a title,
+    then its date) is a publication of the HTML door with that title, exactly, and that day."""
+    cards = {}
+    for path in sorted((REALDATA / "sites" / SLUG).glob("listing-*.txt")):
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for title, shown in zip(lines, lines[1:], strict=False):
+            if re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}", shown):
+                cards[title] = shown
+    assert len(cards) == 13  # 15 cards, two of them on both page 3s
+    result = crawl_offline(ChildrensCommissionerSpider, overlay(tmp_path, DOORS["HTML listings"]), options())
+    pubs = {p.title: p for p in result.publications("keep")}
+    for title, shown in cards.items():
+        assert title in pubs, f"{title!r} not crawled"
+        assert (pubs[title].published_at, pubs[title].published_precision) == (parse_date(shown).iso, "day")
