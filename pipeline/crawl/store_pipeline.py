@@ -8,6 +8,8 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from scrapy import Spider, signals
@@ -91,6 +93,17 @@ def summary_message(errors: list[str], invalid: list[str], kept_body: list[str] 
     return "; ".join(lines[:MAX_MESSAGES]) + more
 
 
+@dataclass
+class _Outcome:
+    """What the writer thread could not write (to be tried again), and why."""
+
+    batch: list[Publication]
+    unchanged: list[str]
+    db_lost: bool = False
+    touched: int = 0  # publications seen unchanged without being parsed, written as seen
+    error: Exception | None = None
+
+
 class StorePipeline:
     """Item pipeline: ``RawItem`` → ``Publication`` → the database, counted in the run row."""
 
@@ -101,7 +114,15 @@ class StorePipeline:
         self.trailing_slash = settings.get("SGN_TRAILING_SLASH", "keep")
         self.batch_size = settings.getint("SGN_BATCH_SIZE", 100)
         self.clock = system_clock
-        self.db = open_db(settings.get("SGN_DB_PATH"))
+        # Every database access of the crawl runs on one writer thread, with its own connection, in the
+        # order it was asked for: batches are written while the crawl goes on (docs/crawling.md).
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sgn-writer")
+        self.pending: Future[_Outcome] | None = None  # the batch in flight
+        try:
+            self.db = self.writer.submit(open_db, settings.get("SGN_DB_PATH")).result()
+        except BaseException:
+            self.writer.shutdown()
+            raise
         self.buffer: list[Publication] = []
         self.seen_ids: set[str] = set()
         self.seen_urls: set[str] = set()
@@ -110,10 +131,12 @@ class StorePipeline:
         self.write_failures = 0
         self.write_problem = ""  # why the last write that gave up failed, phrased for the run's message
         self.db_lost = False  # the database file was deleted or replaced during the crawl
-        self.touched: set[str] = set()  # publications already counted unchanged in this run
+        self.touched: set[str] = set()  # publications already counted unchanged in this run (writer thread)
+        self.unchanged_left: list[str] = []  # URLs seen unchanged whose write gave up: tried again
         self.run_log = RunLog()  # the spider's own, once it is open
         self.source = str(settings.get("SGN_SOURCE") or "")
-        self.counts = {"items": 0, "new": 0, "updated": 0, "unchanged": 0, "duplicates": 0}
+        self.counts = {"items": 0, "duplicates": 0}  # counted on the reactor's thread
+        self.stored = {"new": 0, "updated": 0, "unchanged": 0}  # counted on the writer thread
         self.ticker = LoopingCall(self.flush)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_error, signal=signals.spider_error)
@@ -151,39 +174,75 @@ class StorePipeline:
         self.ticker.start(FLUSH_SECONDS, now=False)
 
     def flush(self) -> None:
-        if not self.buffer and not self.run_log.unchanged:
+        """Hand the buffered items (and the URLs seen unchanged) to the writer thread. One batch is in
+        flight at a time: while it is written the crawl goes on filling the next one; a full buffer waits
+        for it (back-pressure: at most two batches in memory)."""
+        self._collect(wait=False)
+        if self.pending is not None:
+            if len(self.buffer) < self.batch_size:
+                return  # the next item or tick hands it over
+            self._collect(wait=True)
+        if self.db_lost or (not self.buffer and not self.run_log.unchanged and not self.unchanged_left):
             return
-        try:  # a database deleted or replaced under the crawl: nothing written there would be kept
-            ensure_same_file(self.db)
-        except DatabaseReplaced as exc:
-            if not self.db_lost:
-                log.error("%s", exc)
-                self.db_lost = True
-                if self.crawler.engine:
-                    from scrapy.utils.defer import deferred_from_coro
+        batch, self.buffer = self.buffer, []
+        seen, self.unchanged_left = self.unchanged_left + self.run_log.take_unchanged(), []
+        self.pending = self.writer.submit(self._write_batch, batch, seen, dict(self.counts), len(self.invalid))
 
-                    deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_replaced"))
+    def _collect(self, wait: bool) -> None:
+        """Take the outcome of the batch in flight (when written, or at once with ``wait``), on the
+        reactor's thread: a batch that could not be written goes back to the front of the buffer."""
+        if self.pending is None or not (wait or self.pending.done()):
             return
+        pending, self.pending = self.pending, None
+        outcome = pending.result()
+        if outcome.batch or outcome.unchanged:
+            self.buffer = outcome.batch + self.buffer
+            self.unchanged_left = outcome.unchanged + self.unchanged_left
+        if outcome.touched and self.crawler.stats:  # not among `items` (health counts both)
+            self.crawler.stats.inc_value("sgn/unchanged_unparsed", outcome.touched)
+        if outcome.error is not None:
+            raise outcome.error
+        if outcome.db_lost and not self.db_lost:
+            self.db_lost = True
+            if self.crawler.engine:
+                from scrapy.utils.defer import deferred_from_coro
+
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_replaced"))
+
+    def _write_batch(self, batch: list[Publication], seen: list[str], counts: dict[str, int],
+                     invalid: int) -> _Outcome:
+        """On the writer thread: store a batch, its topics and the URLs seen unchanged, then the run's
+        progress. Returns what could not be written (kept for the next flush) and an unexpected error,
+        raised again on the reactor's thread as the write itself raised it before."""
+        try:
+            return self._store(batch, seen, counts, invalid)
+        except Exception as exc:
+            return _Outcome(batch, seen, error=exc)
+
+    def _store(self, batch: list[Publication], seen: list[str], counts: dict[str, int], invalid: int) -> _Outcome:
+        if batch or seen:
+            try:  # a database deleted or replaced under the crawl: nothing written there would be kept
+                ensure_same_file(self.db)
+            except DatabaseReplaced as exc:
+                log.error("%s", exc)
+                return _Outcome(batch, seen, db_lost=True)
         now = iso(self.clock())
-        result = self._write(lambda: publications.store_batch(self.db, self.buffer, now))
+        result = self._write(lambda: publications.store_batch(self.db, batch, now))
         if result is None:
-            return  # kept in the buffer for the next flush
-        self._write(lambda: topics.assign_new(self.db, [p.id for p in self.buffer], now))  # docs/analysts.md
-        self.buffer = []
+            return _Outcome(batch, seen)  # kept in the buffer for the next flush
+        self._write(lambda: topics.assign_new(self.db, [p.id for p in batch], now))  # docs/analysts.md
         self.kept_body += result.kept_body
         for key in ("new", "updated", "unchanged"):
-            self.counts[key] += getattr(result, key)
-        seen = self.run_log.take_unchanged()
+            self.stored[key] += getattr(result, key)
         if seen:
             urls = sorted({canonical_url(u, self.trailing_slash) for u in seen} - self.touched)
             self.touched.update(urls)
             touched = self._write(lambda: publications.touch_seen(self.db, self.source, urls, now))
-            self.counts["unchanged"] += touched or 0
-            if self.crawler.stats:  # seen unchanged without being parsed: not among `items` (health counts both)
-                self.crawler.stats.inc_value("sgn/unchanged_unparsed", touched or 0)
+            self.stored["unchanged"] += touched or 0
         # progress only: the closing update writes the same figures, so a lock here loses nothing
-        self._write(lambda: runs.update_run(self.db, self.run_id, **self.counts, invalid=len(self.invalid)),
-                    counted=False)
+        progress = counts | self.stored
+        self._write(lambda: runs.update_run(self.db, self.run_id, **progress, invalid=invalid), counted=False)
+        return _Outcome([], [], touched=touched or 0 if seen else 0)
 
     def _write(self, write: Callable[[], T], counted: bool = True) -> T | None:
         """A write retried while the database is locked or busy; None when it still fails (logged in one
@@ -215,7 +274,21 @@ class StorePipeline:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.ticker.running:
             self.ticker.stop()
+        try:
+            self._close(spider, reason)
+        finally:
+            self.writer.submit(self.db.close).result()
+            self.writer.shutdown()
+
+    def _on_writer(self, write: Callable[[], T], counted: bool = True) -> T | None:
+        """``_write`` on the writer thread (the connection's own), waited for: the run's closing writes."""
+        return self.writer.submit(self._write, write, counted).result()
+
+    def _close(self, spider: Spider, reason: str) -> None:
+        """The last batch written, then the run's closing write, in that order."""
+        self._collect(wait=True)
         self.flush()
+        self._collect(wait=True)
         if self.kept_body and self.crawler.stats:  # counted with the run (its stats), named in its message
             self.crawler.stats.set_value("sgn/kept_body", len(self.kept_body))
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
@@ -223,18 +296,19 @@ class StorePipeline:
         skips = [(canonical_url(s.url, self.trailing_slash), s.message, date_iso(s.source_date))
                  for s in self.run_log.remembered_skips()]
         if skips:
-            self._write(lambda: crawl_state.save_skipped(self.db, spider.name, skips, iso(self.clock())))
+            self._on_writer(lambda: crawl_state.save_skipped(self.db, spider.name, skips, iso(self.clock())))
         if self.buffer:
             errors.append(f"{len(self.buffer)} items could not be written to the database: {self.write_problem}")
         elif self.write_failures:
             errors.append(f"{self.write_failures} database writes gave up: {self.write_problem}")
-        status = run_status(stored=self.counts["items"] + self.counts["unchanged"], errors=len(errors), reason=reason,
+        counts = self.counts | self.stored
+        status = run_status(stored=counts["items"] + counts["unchanged"], errors=len(errors), reason=reason,
                             invalid=len(self.invalid))
         message = summary_message(errors, self.invalid, self.kept_body)
         if reason not in ("finished", "shutdown"):
             message = f"closed: {reason}; {message}".rstrip("; ")
         closing = dict(
-            **self.counts,
+            **counts,
             status=status,
             finished_at=iso(self.clock()),
             pages=stats.get("downloader/response_count", 0) - stats.get("robotstxt/response_count", 0),
@@ -250,12 +324,11 @@ class StorePipeline:
             runs.update_run(self.db, self.run_id, **closing)
             return True
 
-        if self._write(close, counted=False) is None:
+        if self._on_writer(close, counted=False) is None:
             # the crawl command closes the run once the lock is gone (process.py), saying why it was late
             closing["message"] = "; ".join(filter(None, [message, "closed late: another program held a write "
                                                          "lock on the database when the crawl ended"]))
             UNCLOSED[self.run_id] = closing
             log.error("run %s could not be closed yet: the database is locked by another program", self.run_id)
         log.info("run %s of %s: %s, %s items (%s new), %s errors", self.run_id, spider.name, status,
-                 self.counts["items"], self.counts["new"], len(errors))
-        self.db.close()
+                 counts["items"], counts["new"], len(errors))
