@@ -281,3 +281,17 @@ def m012_story_band_keys_per_publication(db: Database) -> None:
         keys.setdefault(pid, []).append(key)
     db.conn.executemany("update story_indexed set band_keys = ? where publication_id = ?",
                         [(struct.pack(f"<{len(k)}q", *k), pid) for pid, k in keys.items()])
+
+
+@migrations()
+def m012_story_bands_keyed_by_band(db: Database) -> None:
+    """``story_bands`` as one B-tree keyed by (band key, publication id), ``WITHOUT ROWID``, instead of a
+    table and two indexes: a rebuild writes 3.2 million rows at 100,000 publications, now in key order into
+    one tree a third of the size. A publication's rows are found by the keys kept beside it
+    (``story_indexed.band_keys``, the step before)."""
+    db.execute("create table story_bands_keyed (band_key integer not null, publication_id text not null, "
+               "primary key (band_key, publication_id)) without rowid")
+    db.execute("insert or ignore into story_bands_keyed (band_key, publication_id) "
+               "select band_key, publication_id from story_bands order by band_key, publication_id")
+    db.execute("drop table story_bands")
+    db.execute("alter table story_bands_keyed rename to story_bands")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from typing import Any
 
 from sqlite_utils import Database
@@ -51,9 +52,26 @@ def index_entries(db: Database, entries: list[dict[str, Any]]) -> None:
         for part in _chunks(entries):
             ids = [e["id"] for e in part]
             marks = ",".join("?" * len(ids))
-            for table in ("story_bands", "story_links", "story_documents"):
+            _delete_bands(db, ids)
+            for table in ("story_links", "story_documents"):
                 db.execute(f"delete from {table} where publication_id in ({marks})", ids)
             _insert_entries(db, part)
+
+
+def _delete_bands(db: Database, ids: list[str]) -> None:
+    """Delete the ``story_bands`` rows of these publications, found by their keys (``story_indexed.band_keys``):
+    the table is keyed by band key, then publication id, with no index by publication (migration m012)."""
+    rows: list[tuple[int, str]] = []
+    unknown: list[str] = []
+    for pid, blob in db.execute(f"select publication_id, band_keys from story_indexed where publication_id in "
+                                f"({','.join('?' * len(ids))})", ids):
+        if blob is None:
+            unknown.append(pid)
+        else:
+            rows += [(k, pid) for k in struct.unpack(f"<{len(blob) // 8}q", blob)]
+    db.conn.executemany("delete from story_bands where band_key = ? and publication_id = ?", rows)
+    if unknown:  # indexed before its keys were kept beside it (none since m012): the whole table is read
+        db.execute(f"delete from story_bands where publication_id in ({','.join('?' * len(unknown))})", unknown)
 
 
 _INDEX_TABLES = ("story_bands", "story_links", "story_documents", "story_indexed")
@@ -93,15 +111,18 @@ def rewrite_index(db: Database, entries: list[dict[str, Any]], keep: set[str]) -
             return
         gone = [pid for (pid,) in db.execute("select publication_id from story_indexed") if pid not in keep]
         for part in _chunks(gone):
-            for table in ("story_bands", "story_links", "story_documents"):
+            _delete_bands(db, part)
+            for table in ("story_links", "story_documents"):
                 db.execute(f"delete from {table} where publication_id in ({','.join('?' * len(part))})", part)
             db.execute(f"delete from story_indexed where publication_id in ({','.join('?' * len(part))})", part)
         index_entries(db, entries)
 
 
 def _insert_entries(db: Database, part: list[dict[str, Any]]) -> None:
-    db.conn.executemany("insert into story_bands (band_key, publication_id) values (?, ?)",
-                        [(k, e["id"]) for e in part for k in e["bands"]])
+    # in key order: each row goes at the end of the table's B-tree (keyed by band key, then publication id)
+    bands = [(k, e["id"]) for e in part for k in e["bands"]]
+    bands.sort(key=itemgetter(0))
+    db.conn.executemany("insert or ignore into story_bands (band_key, publication_id) values (?, ?)", bands)
     db.conn.executemany("insert into story_links (url, publication_id) values (?, ?)",
                         [(u, e["id"]) for e in part for u in e["links"]])
     db.conn.executemany("insert into story_documents (key, publication_id) values (?, ?)",
@@ -160,8 +181,6 @@ def set_stories(db: Database, stories: list[list[str]], rebuild: bool = False) -
     ``rebuild`` every publication first leaves its story, so the stories given are the whole truth."""
     with db.atomic():
         previous = story_ids(db)
-        if rebuild:
-            db.execute("update publications set cluster_id = null where cluster_id is not null")
         used: set[int] = set()
         assigned: list[tuple[int, str]] = []  # a rebuild moves no story into another: written in one go
         for members in stories:
@@ -176,7 +195,11 @@ def set_stories(db: Database, stories: list[list[str]], rebuild: bool = False) -
                 db.execute(f"update publications set cluster_id = ? where cluster_id in ({marks(old[1:])})",
                            [keep, *old[1:]])
             used.add(keep)
-        db.conn.executemany("update publications set cluster_id = ? where id = ?", assigned)
+        if rebuild:  # only the rows whose story changes are written (a publication row holds its text)
+            final = {m: keep for keep, m in assigned}
+            db.conn.executemany("update publications set cluster_id = ? where id = ?",
+                                [(final.get(pid), pid) for pid in previous if final.get(pid) != previous[pid]]
+                                + [(keep, pid) for pid, keep in final.items() if pid not in previous])
         _refresh_stories(db, used, every=rebuild)
 
 

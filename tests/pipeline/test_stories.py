@@ -165,10 +165,12 @@ def test_unchanged_publications_are_not_matched_again(db):
 def test_rebuild_hashes_only_what_changed_and_gives_the_same_stories_and_index(db):
     add(db, ANNUAL, dict(source="b", url="https://b.org/1", title="Two", documents=[{"url": PDF}]),
         dict(source="c", url="https://c.org/1", title="Three", documents=[{"url": PDF}]))
+    indexes = "select name, sql from sqlite_master where type = 'index' and tbl_name like 'story_%' order by name"
+    before = db.execute(indexes).fetchall()
     first = stories.rebuild(db)
     assert first["hashed"] == 3, "an empty index: everything is hashed"
-    indexes = "select count(*) from sqlite_master where type = 'index' and tbl_name like 'story_%'"
-    assert db.execute(indexes).fetchone()[0] == 7, "the B-trees dropped for the bulk insert are back"
+    assert db.execute(indexes).fetchall() == before and len(before) == 5, \
+        "the B-trees dropped for the bulk insert are back"
     index = sorted(db.execute("select band_key, publication_id from story_bands"))
     stored = groups(db)
     again = stories.rebuild(db)
@@ -263,28 +265,45 @@ def test_bucket_pairs_are_the_pairs_of_every_small_bucket():
     assert [len(a) for a in stories.bucket_pairs(np.zeros((0, stories.BANDS), dtype=np.int64))] == [0, 0]
 
 
-def test_band_keys_are_kept_one_blob_per_publication_and_migration_m012_fills_them(db):
+def test_band_keys_are_kept_one_blob_per_publication_and_the_m012_migrations_move_an_older_index(db):
+    import struct
+
     from storage import migrations
-    from storage.stories import pack_bands
 
     add(db, ANNUAL, REVIEW, dict(source="b", url="https://b.org/1", title="Two", documents=[{"url": PDF}]))
     stories.rebuild(db)
 
     def blobs():
-        return dict(db.execute("select publication_id, band_keys from story_indexed"))
+        return {pid: sorted(struct.unpack("<32q", blob))
+                for pid, blob in db.execute("select publication_id, band_keys from story_indexed")}
 
     def rows():
         out = {}
-        for pid, key in db.execute("select publication_id, band_key from story_bands order by rowid"):
+        for key, pid in db.execute("select band_key, publication_id from story_bands"):
             out.setdefault(pid, []).append(key)
-        return {pid: pack_bands(k) for pid, k in out.items()}
+        return {pid: sorted(k) for pid, k in out.items()}
 
-    assert blobs() == rows() and len(blobs()) == 3
-    kept = blobs()
+    assert blobs() == rows() and len(blobs()) == 3 and all(len(k) == stories.BANDS for k in rows().values())
+    kept, stored = blobs(), groups(db)
+    # the index as it was before m012: story_bands a rowid table with two indexes, no band_keys
     db.execute("alter table story_indexed drop column band_keys")
+    db.execute("alter table story_bands rename to story_bands_m012")
+    db.execute("create table story_bands (band_key integer, publication_id text)")
+    db.execute("insert into story_bands select * from story_bands_m012")
+    db.execute("drop table story_bands_m012")
+    db.execute("create index story_bands_band_key on story_bands (band_key)")
+    db.execute("create index story_bands_publication_id on story_bands (publication_id)")
     migrations.m012_story_band_keys_per_publication(db)
-    assert blobs() == kept, "the migration fills them from story_bands"
+    migrations.m012_story_bands_keyed_by_band(db)
+    assert blobs() == kept and rows() == kept, "the keys are kept, beside each publication and by key"
+    assert "without rowid" in db.execute("select sql from sqlite_master where name = 'story_bands'").fetchone()[0]
+    assert stories.rebuild(db)["hashed"] == 0 and groups(db) == stored
     db.execute("update story_indexed set band_keys = null")
-    stored = groups(db)
     assert stories.rebuild(db)["hashed"] == 3, "a publication without its blob is hashed again"
-    assert blobs() == kept and groups(db) == stored
+    assert blobs() == kept and rows() == kept and groups(db) == stored
+    add(db, {**ANNUAL, "summary": "Corrected and rewritten from the first word to the last."},
+        now="2025-01-03T00:00:00Z")
+    stories.match_pending(db)
+    assert len(rows()) == 3 and all(len(k) == stories.BANDS for k in rows().values()) and rows() == blobs(), \
+        "a changed publication's old rows are gone, found by its kept keys"
+    assert rows() != kept
