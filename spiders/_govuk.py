@@ -141,7 +141,7 @@ class GovukOrganisationSpider(SourceSpider):
             mime = att.get("content_type") or ""
             ext = (mimetypes.guess_extension(mime) or "").lstrip(".") if mime else ""
             docs.append({"title": att.get("title"), "url": att["url"], "file_type": ext or mime,
-                         "size": att.get("file_size")})
+                         "size": att.get("file_size"), "pages": att.get("number_of_pages")})
         for fragment in details.get("documents") or []:  # older publications: attachment HTML
             sel = Selector(text=fragment) if isinstance(fragment, str) else None
             for a in sel.css("a[href*='/uploads/'], a[href*='/media/']") if sel else []:

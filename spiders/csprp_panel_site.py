@@ -42,7 +42,7 @@ class CsprpPanelSiteSpider(WordPressSpider):
         if file_type := FILE_TYPE.search(facts):
             doc["file_type"] = file_type.group(1).upper()
         if pages := PAGES.search(facts):
-            doc["pages"] = int(pages.group(1))  # not a column of `documents` yet; kept for when it is
+            doc["pages"] = int(pages.group(1))  # Document.pages, stored in the documents JSON
         return doc
 
     @staticmethod

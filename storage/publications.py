@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
@@ -38,7 +38,7 @@ class BatchResult:
 def _row(pub: Publication) -> dict[str, Any]:
     row: dict[str, Any] = {c: getattr(pub, c) for c in _PUB_COLUMNS}
     row["topics"] = json.dumps(list(pub.topics), ensure_ascii=False)
-    row["documents"] = json.dumps([asdict(d) for d in pub.documents], ensure_ascii=False)
+    row["documents"] = json.dumps([d.as_json() for d in pub.documents], ensure_ascii=False)  # pages when known
     row["links"] = json.dumps(list(pub.links), ensure_ascii=False)
     return row
 

@@ -62,12 +62,13 @@ def add_run(db, at: datetime, status: str = "ok", items: int = 10, unchanged: in
 
 
 def slow_site(tmp_path: Path, delay: float = 60) -> Path:
-    """A copy of the recorded site whose second search page answers after ``delay`` seconds."""
+    """A copy of the recorded site whose oldest publication (the last the search page lists) answers after
+    ``delay`` seconds, while the others are fetched and stored."""
     site = tmp_path / "slow-site"
     shutil.copytree(SITE, site)
     manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
-    page2 = next(u for u in manifest if "/api/search.json" in u and "start=20" in u)
-    manifest[page2]["delay"] = delay
+    oldest = next(u for u in manifest if u.endswith("/child-safeguarding-practice-review-panel-first-national-review"))
+    manifest[oldest]["delay"] = delay
     (site / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return site
 

@@ -120,9 +120,20 @@ def _documents(raw_docs: list[dict[str, Any]]) -> tuple[Document, ...]:
                 url=url,
                 file_type=clean_text(str(d.get("file_type") or "")).upper(),
                 size="" if size in (None, "") else str(size),
+                pages=_pages(d.get("pages")),
             )
         )
     return tuple(docs)
+
+
+def _pages(value: Any) -> int | None:
+    """A page count as a positive int (GOV.UK's ``number_of_pages``, a page's "Number of pages: 168"), else
+    None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def human_size(n_bytes: float) -> str:
@@ -135,7 +146,10 @@ def human_size(n_bytes: float) -> str:
 
 
 def content_hash(fields: dict[str, Any]) -> str:
-    """Hash of the fields that matter to a reader; markup and fetch times never enter it."""
+    """Hash of the fields that matter to a reader; markup and fetch times never enter it. A document's
+    ``pages`` does not enter it either (``fields["documents"]`` holds title, url, file_type and size only):
+    page counts came after publications were first stored, and counting them would make every stored
+    publication with a known page count look changed on the next crawl."""
     payload = json.dumps({k: fields.get(k) for k in HASHED_FIELDS}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
@@ -170,7 +184,7 @@ def normalise(item: RawItem, trailing_slash: str = "keep") -> Publication:
         "body_text": body,
         "published_at": published_at,
         "updated_at": updated,
-        "documents": [d.__dict__ for d in documents],
+        "documents": [{k: v for k, v in d.as_json().items() if k != "pages"} for d in documents],
         "withdrawn_at": withdrawn_at,
     }
     natural_key = item.natural_key.strip() or url

@@ -55,10 +55,24 @@ class RawItem:
 
 @dataclass(frozen=True)
 class Document:
+    """A file a publication offers. ``size`` as the site shows it (``1.7 MB``); ``pages`` the page count
+    where the site or API states one (GOV.UK ``number_of_pages``, the Panel's "Number of pages: 168"), else
+    None. ``pages`` is stored in the ``documents`` JSON only when known and never enters the content hash
+    (pipeline.items.normalise.content_hash), so publications stored before it existed hash as before."""
+
     title: str
     url: str
     file_type: str = ""
     size: str = ""
+    pages: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The stored form: ``pages`` only when known (the JSON of a document without one is unchanged)."""
+        data: dict[str, Any] = {"title": self.title, "url": self.url, "file_type": self.file_type,
+                                "size": self.size}
+        if self.pages is not None:
+            data["pages"] = self.pages
+        return data
 
 
 @dataclass(frozen=True)
@@ -102,7 +116,8 @@ PUBLICATION_COLUMNS: dict[str, str] = {
     "published_precision": "`datetime`, `day`, `month` or `year`",
     "updated_at": "when the site says it last changed (ISO 8601), if it says",
     "topics": "JSON array of topic labels",
-    "documents": "JSON array of `{title, url, file_type, size}`",
+    "documents": "JSON array of `{title, url, file_type, size}`, plus `pages` (an integer) when the site states "
+                 "a page count; `pages` is not part of `content_hash`",
     "first_seen_at": "UTC time this pipeline first stored it",
     "last_seen_at": "UTC time a crawl last saw it",
     "content_hash": "hash of the normalised fields that matter; a change bumps `version`",

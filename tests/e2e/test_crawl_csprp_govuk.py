@@ -25,22 +25,23 @@ def test_crawl_twice_stores_once_and_changes_nothing(tmp_path):
     assert first.exit_code == 0, first.output
     assert "csprp_govuk  ok" in first.output
     rows = query(db, "select * from publications order by published_at desc")
-    assert len(rows) == 22
+    assert len(rows) == 7  # the Panel's own publications only (GOV.UK's other types: _govuk_types)
     assert all(r["url"].startswith("https://www.gov.uk/") and r["title"] and r["published_at"] for r in rows)
     annual = next(r for r in rows if r["url"].endswith("annual-report-2023-to-2024"))
     assert annual["published_at"] == "2024-12-12T09:30:00Z" and annual["version"] == 1
     assert json.loads(annual["documents"])[0]["file_type"] == "PDF"
+    assert (json.loads(annual["documents"])[0]["size"], json.loads(annual["documents"])[0]["pages"]) == ("1.7 MB", 168)
 
     second = crawl(db)
     assert second.exit_code == 0, second.output
     runs = query(db, "select * from runs order by id")
     assert [r["status"] for r in runs] == ["ok", "ok"]
-    assert (runs[0]["new"], runs[0]["skipped"], runs[0]["pages"]) == (22, 3, 27)
+    assert (runs[0]["new"], runs[0]["skipped"], runs[0]["pages"]) == (7, 0, 8)
     # incremental: the first search page holds only publications not newer than stored, so the walk stops
     # there, and no detail document is downloaded again
-    assert (runs[1]["new"], runs[1]["updated"], runs[1]["unchanged"], runs[1]["pages"]) == (0, 0, 17, 1)
+    assert (runs[1]["new"], runs[1]["updated"], runs[1]["unchanged"], runs[1]["pages"]) == (0, 0, 7, 1)
     assert runs[1]["door"] == "GOV.UK Search API + Content API"
-    assert query(db, "select count(*) n from publications")[0]["n"] == 22
+    assert query(db, "select count(*) n from publications")[0]["n"] == 7
     assert query(db, "select count(*) n from publication_versions")[0]["n"] == 0
     assert query(db, "pragma integrity_check")[0]["integrity_check"] == "ok"
 
@@ -63,7 +64,7 @@ def test_full_walk_fetches_everything_and_stores_nothing_new(tmp_path):
                          "--config", config)
         assert result.exit_code == 0, result.output
     second = query(db, "select * from runs order by id desc limit 1")[0]
-    assert (second["pages"], second["new"], second["unchanged"], second["skipped"]) == (27, 0, 22, 3)
+    assert (second["pages"], second["new"], second["unchanged"], second["skipped"]) == (8, 0, 7, 0)
     assert json.loads(second["stats"])["sgn/full_walk"] == 1
 
 
@@ -81,7 +82,7 @@ def test_changed_document_becomes_a_new_version(tmp_path):
                      "--config", config)
     assert result.exit_code == 0
     run = query(db, "select * from runs order by id desc limit 1")[0]
-    assert (run["new"], run["updated"], run["unchanged"]) == (0, 1, 21)
+    assert (run["new"], run["updated"], run["unchanged"]) == (0, 1, 6)
     old = query(db, "select * from publication_versions")
     assert len(old) == 1 and json.loads(old[0]["changed_fields"]) == ["summary"]
     assert old[0]["summary"].startswith("The panel's annual report")

@@ -50,14 +50,14 @@ def test_site_answering_500_fails_alerts_and_turns_status_red_until_it_recovers(
         failed = query(db, "select * from runs order by id desc limit 1")[0]
         assert (failed["status"], failed["items"]) == ("failed", 0)
         assert open_alerts(db) == ["http_errors", "run_failed", "zero_items"]
-        assert query(db, "select count(*) n from publications")[0]["n"] == 22, "earlier publications stay"
+        assert query(db, "select count(*) n from publications")[0]["n"] == 7, "earlier publications stay"
         red = status(db, config, "--json")
         assert red.exit_code == 1
         [entry] = json.loads(red.stdout)
         assert (entry["source"], entry["status"], entry["healthy"], entry["open_alerts"]) == (
             SLUG, "failed", False, 3)
         assert entry["problems"][0] == "its last finished run failed"
-        assert entry["stored"] == 22 and entry["new_7d"] == 22 and entry["last_success"]
+        assert entry["stored"] == 7 and entry["new_7d"] == 7 and entry["last_success"]
         text = status(db, config)
         assert text.exit_code == 1 and "UNHEALTHY" in text.stdout
         assert f"  zero_items (since {entry['alerts'][0]['raised_at']}" in text.stdout
@@ -145,7 +145,7 @@ def test_sigkill_of_the_crawl_child_gives_a_failed_run_and_the_next_run_works(tm
     shutil.copytree(SITE, site)
     [runs] = cs.run_source(SLUG)
     assert runs["status"] == "ok" and runs["id"] == killed["id"] + 1
-    assert query(db, "select count(*) n from publications")[0]["n"] == 22
+    assert query(db, "select count(*) n from publications")[0]["n"] == 7
     assert open_alerts(db) == []
 
 
@@ -163,4 +163,4 @@ def test_json_lines_logs(tmp_path):
     assert any(r["logger"].startswith("scrapy") for r in crawl_records), "the crawl process logs JSON too"
     [summary] = [r for r in records if "run" in r]
     assert summary["message"].startswith(f"run 1 {SLUG} ok in ")
-    assert (summary["run"]["status"], summary["run"]["items"], summary["run"]["new"]) == ("ok", 22, 22)
+    assert (summary["run"]["status"], summary["run"]["items"], summary["run"]["new"]) == ("ok", 7, 7)

@@ -46,22 +46,26 @@ def test_export(db, tmp_path, fmt):
     text = out.read_bytes().decode("utf-8")
     rows = (list(csv.DictReader(io.StringIO(text, newline=""))) if fmt == "csv" else
             json.loads(text) if fmt == "json" else [json.loads(line) for line in text.splitlines()])
-    assert len(rows) == query(db, "select count(*) n from publications")[0]["n"] == 22
+    assert len(rows) == query(db, "select count(*) n from publications")[0]["n"] == 7
     annual = next(r for r in rows if r["title"] == ANNUAL)
     assert annual["published_at"] == "2024-12-12T09:30:00Z"
+    documents = json.loads(annual["documents"]) if fmt == "csv" else annual["documents"]
+    assert [(d["size"], d["pages"]) for d in documents] == [("1.7 MB", 168)]
 
 
 def test_feed(db):
     feed = feedparser.parse(cli(db, "feed").stdout.encode("utf-8"))
     assert not feed.bozo, feed.get("bozo_exception")
     live = query(db, "select count(*) n from publications where withdrawn_at is null")[0]["n"]
-    assert len(feed.entries) == live == 20  # one entry per story; withdrawn publications left out
+    assert len(feed.entries) == live == 7  # one entry per story; withdrawn publications left out
     first = feed.entries[0]
     assert first.title == ANNUAL and first.updated_parsed[:5] == (2024, 12, 12, 9, 30)
     assert first.link == "https://www.gov.uk/government/publications/" \
                          "child-safeguarding-practice-review-panel-annual-report-2023-to-2024"
     assert feed.feed.updated_parsed == first.updated_parsed
-    assert len({e.id for e in feed.entries}) == 20
+    assert len({e.id for e in feed.entries}) == 7
+    # the Panel's own publications only: no other organisation's GOV.UK examples (tests/fixtures/_govuk_types)
+    assert all("safeguard" in e.link or "i-wanted-them-all-to-notice" in e.link for e in feed.entries)
 
 
 def test_digest_markdown(db):
@@ -72,7 +76,7 @@ def test_digest_markdown(db):
            in text
     assert ("Read the report: [Child Safeguarding Practice Review Panel annual report 2023 to 2024]"
             "(https://assets.publishing.service.gov.uk/media/675a9c1e4f2b3d0011c8e7a1/"
-            "CSPRP_annual_report_2023_to_2024.pdf) (PDF, 1.7 MB)") in text
+            "CSPRP_annual_report_2023_to_2024.pdf) (PDF, 1.7 MB, 168 pages)") in text  # number_of_pages shown
     # published 00:00 BST on 1 April 2019 (23:00 UTC the day before): the UK date is shown
     april = cli(db, "digest", "--since", "2019-04-01", "--until", "2019-04-01").stdout
     assert "Date published: 01 April 2019" in april and "practice guidance" in april

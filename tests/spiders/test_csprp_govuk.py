@@ -1,5 +1,8 @@
-"""The Panel's GOV.UK publications: Search API pages, Content API documents, real GOV.UK edge cases."""
+"""The Panel's GOV.UK publications (tests/fixtures/csprp_govuk), and GOV.UK's other document types and edge cases
+(real Content API documents of other organisations, tests/fixtures/_govuk_types)."""
 
+import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -11,13 +14,29 @@ from spiders.csprp_govuk import CsprpGovukSpider
 from tests.support import CONFIG, FIXTURES, REALDATA, crawl_offline, fake_response
 
 SITE = FIXTURES / "csprp_govuk"
+TYPES = FIXTURES / "_govuk_types"
 OPTIONS = dict(load_config(CONFIG).source("csprp_govuk").options)
+PANEL_TITLES = [  # the Search API's order, newest first
+    "Child Safeguarding Practice Review Panel: annual report 2023 to 2024",
+    "\u201cI wanted them all to notice\u201d: national review into child sexual abuse within the family environment",
+    "Child Safeguarding Practice Review Panel: annual report 2022 to 2023",
+    "It was hard to escape \u2013 safeguarding children at risk from criminal exploitation",
+    "Child safeguarding practice review panel: pool of reviewers",
+    "Child Safeguarding Practice Review Panel: practice guidance",
+    "Child Safeguarding Practice Review Panel: first national review",
+]
 ANNUAL = "https://www.gov.uk/government/publications/child-safeguarding-practice-review-panel-annual-report-2023-to-2024"
 
 
 @pytest.fixture(scope="module")
 def crawled():
     return crawl_offline(CsprpGovukSpider, SITE, OPTIONS)
+
+
+@pytest.fixture(scope="module")
+def types():
+    """GOV.UK's other document types, listed 10 to a search page (two pages)."""
+    return crawl_offline(CsprpGovukSpider, TYPES, {**OPTIONS, "page_size": 10})
 
 
 def test_every_field_of_the_annual_report(crawled):
@@ -34,16 +53,30 @@ def test_every_field_of_the_annual_report(crawled):
     assert pub.updated_at == "2024-12-12T09:30:00Z"
     assert pub.withdrawn_at is None
     assert pub.language == "en"
-    assert [(d.title, d.file_type, d.size) for d in pub.documents] == [
-        ("Child Safeguarding Practice Review Panel annual report 2023 to 2024", "PDF", "1.7 MB")]
+    assert [(d.title, d.file_type, d.size, d.pages) for d in pub.documents] == [
+        ("Child Safeguarding Practice Review Panel annual report 2023 to 2024", "PDF", "1.7 MB", 168)]
     assert pub.documents[0].url.startswith("https://assets.publishing.service.gov.uk/media/675a9c1e4f2b3d0011c8e7a1/")
     assert pub.links == ("https://www.gov.uk/government/publications/i-wanted-them-all-to-notice-protecting-"
                          "children-from-sexual-abuse-within-the-family-environment",)
 
 
-def test_invariants_over_all_items(crawled):
-    pubs = [normalise(i, "strip") for i in crawled.items]
-    assert len(pubs) == 22
+def test_only_the_panels_publications_with_real_titles_and_dates(crawled):
+    """Paths, titles and dates of the two pages in realdata/sites/csprp_govuk are as GOV.UK shows them."""
+    assert [i.title for i in crawled.items] == PANEL_TITLES
+    assert not crawled.spider.skipped and not crawled.spider.errors
+    first = normalise(crawled.by_url("https://www.gov.uk/government/publications/"
+                                     "child-safeguarding-practice-review-panel-first-national-review"))
+    pool = normalise(crawled.by_url("https://www.gov.uk/government/publications/"
+                                    "child-safeguarding-practice-review-panel-pool-of-reviewers"))
+    # "Published 20 February 2019" and "Published 5 April 2019" (British Summer Time: +01:00)
+    assert (first.published_at, pool.published_at) == ("2019-02-20T09:30:00Z", "2019-04-05T09:00:00Z")
+    assert pool.updated_at == pool.published_at  # the page shows no "Updated" line
+    assert pool.source_type == "transparency"  # the label "Transparency data"
+
+
+def test_invariants_over_all_items(crawled, types):
+    pubs = [normalise(i, "strip") for i in crawled.items + types.items]
+    assert (len(crawled.items), len(types.items)) == (7, 15)
     assert len({p.id for p in pubs}) == len(pubs)
     for p in pubs:
         assert p.title and p.url.startswith("https://www.gov.uk/")
@@ -53,36 +86,69 @@ def test_invariants_over_all_items(crawled):
         assert p.content_type != "other" or p.source_type in ("form", "notice")
 
 
-def test_both_search_pages_are_walked(crawled):
-    pages = [u for u in crawled.requested if "/api/search.json" in u]
+def test_both_search_pages_are_walked(crawled, types):
+    first_page = CsprpGovukSpider(options=OPTIONS).search_url(0)
+    assert [u for u in crawled.requested if "/api/search.json" in u] == [first_page]
+    pages = [u for u in types.requested if "/api/search.json" in u]
     assert len(pages) == 2
-    assert "start=20" in pages[1]
+    assert "start=10" in pages[1]
 
 
 def test_panel_reviews_are_typed_review(crawled):
     types = {i.title: normalise(i).content_type for i in crawled.items}
     assert types["It was hard to escape \u2013 safeguarding children at risk from criminal exploitation"] == "review"
     assert types["Child Safeguarding Practice Review Panel: annual report 2022 to 2023"] == "report"
+    assert types["Child Safeguarding Practice Review Panel: first national review"] == "review"
 
 
-def test_redirect_gone_and_translation_are_skipped_not_stored(crawled):
-    reasons = sorted(s.split(":")[0] for s in crawled.spider.skipped)
+def test_redirect_gone_and_translation_are_skipped_not_stored(types):
+    reasons = sorted(s.split(":")[0] for s in types.spider.skipped)
     assert reasons == ["gone", "redirect", "translation (ur)"]
-    assert not crawled.spider.errors
-    assert not any(i.url.endswith((".ur", "/406beacon")) for i in crawled.items)
+    assert not types.spider.errors
+    assert not any(i.url.endswith((".ur", "/406beacon")) for i in types.items)
 
 
-def test_withdrawn_notice_gives_withdrawn_at(crawled):
-    pig = normalise(crawled.by_url("https://www.gov.uk/government/publications/a-guide-for-pig-keepers"))
+def test_withdrawn_notice_gives_withdrawn_at(types):
+    pig = normalise(types.by_url("https://www.gov.uk/government/publications/a-guide-for-pig-keepers"))
     assert pig.withdrawn_at == "2015-01-13T13:05:30Z"
     # no first_published_at in the document: details.first_public_at is the published date
     assert pig.published_at == "2011-09-29T00:00:00Z"
 
 
-def test_timestamps_out_of_order(crawled):
-    pub = normalise(crawled.by_url("https://www.gov.uk/government/news/christmas-2016-prime-ministers-message"))
+def test_timestamps_out_of_order(types):
+    pub = normalise(types.by_url("https://www.gov.uk/government/news/christmas-2016-prime-ministers-message"))
     assert pub.published_at == "2016-12-25T00:15:06Z"
     assert pub.updated_at == pub.published_at  # public_updated_at (00:15:02) precedes first_published_at
+
+
+def hash_before_pages(pub):
+    """The content hash as computed before documents had ``pages`` (the formula of content_hash then)."""
+    fields = {"title": pub.title, "summary": pub.summary, "body_text": pub.body_text,
+              "published_at": pub.published_at, "updated_at": pub.updated_at, "withdrawn_at": pub.withdrawn_at,
+              "documents": [{"title": d.title, "url": d.url, "file_type": d.file_type, "size": d.size}
+                            for d in pub.documents]}
+    payload = json.dumps(fields, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def test_page_counts_are_kept_and_never_change_the_content_hash(crawled, types):
+    """GOV.UK's number_of_pages becomes Document.pages; a document's page count never enters the content
+    hash, so a publication stored before page counts were kept is not seen as changed on the next crawl,
+    and a publication without page counts hashes exactly as before (and stores the same documents JSON)."""
+    annual = crawled.by_url(ANNUAL)
+    with_pages = normalise(annual, "strip")
+    assert [d.pages for d in with_pages.documents] == [168]
+    without = dataclasses.replace(annual, documents=[{k: v for k, v in d.items() if k != "pages"}
+                                                     for d in annual.documents])
+    assert normalise(without, "strip").documents[0].pages is None
+    assert normalise(without, "strip").content_hash == with_pages.content_hash == hash_before_pages(with_pages)
+    featured = normalise(types.by_url("https://www.gov.uk/government/publications/"
+                                      "number-of-ex-regular-service-personnel-in-fr20"))
+    assert [d.pages for d in featured.documents] == [2]  # a real document's number_of_pages
+    for pub in (normalise(i) for i in crawled.items + types.items):
+        assert pub.content_hash == hash_before_pages(pub)
+        for d in pub.documents:
+            assert set(d.as_json()) == {"title", "url", "file_type", "size"} | ({"pages"} if d.pages else set())
 
 
 CONTENT_DOCS = sorted((REALDATA / "govuk" / "content_api").rglob("*.json"))

@@ -8,6 +8,7 @@ import json
 import pytest
 import yaml
 
+from pipeline.items.normalise import human_size as normalise_size
 from pipeline.items.normalise import normalise
 from spiders.csprp_panel_site import CsprpPanelSiteSpider
 from tests.support import CONFIG, FIXTURES, crawl_offline, query, run_cli
@@ -74,7 +75,8 @@ def test_the_annual_report_pdf_is_the_one_on_govuk():
     doc = normalise(crawl_offline(CsprpPanelSiteSpider, SITE, OPTIONS).by_url(ANNUAL)).documents[0]
     assert doc.title == attachment["title"]
     assert doc.url.rsplit("/", 1)[-1] == attachment["url"].rsplit("/", 1)[-1] == attachment["filename"]
-    assert (doc.file_type, doc.size) == ("PDF", "1.7 MB")
+    assert (doc.file_type, doc.size, doc.pages) == ("PDF", "1.7 MB", 168) == (
+        "PDF", normalise_size(attachment["file_size"]), attachment["number_of_pages"])
 
 
 def test_each_download_keeps_its_own_facts(crawl):
@@ -162,7 +164,7 @@ def test_crawl_stores_the_publications_and_their_documents(tmp_path):
         ANNUAL, "report", "Annual report", "2024-02-02")
     assert json.loads(annual["documents"]) == [{"title": "Child Safeguarding Practice Review Panel annual report "
                                                 "2023 to 2024", "url": ANNUAL_PDF, "file_type": "PDF",
-                                                "size": "1.7 MB"}]
+                                                "size": "1.7 MB", "pages": 168}]  # "Number of pages: 168"
     assert json.loads(annual["links"]) == [GOVUK_ANNUAL]
     assert all(r["published_at"] and r["content_type"] for r in rows.values()) and len(rows) == 9
 

@@ -114,7 +114,7 @@ def test_every_field_of_the_annual_report_summary(pubs, crawled):
     assert pub.topics == ("Case reviews", "Child protection system")
     assert [asdict(d) for d in pub.documents] == [{
         "title": "Download the CASPAR briefing (PDF)", "file_type": "PDF", "size": "",
-        "url": f"{BASE}/media/q3xk2lmn/summary-csprp-annual-report-2023-24.pdf"}]
+        "url": f"{BASE}/media/q3xk2lmn/summary-csprp-annual-report-2023-24.pdf", "pages": None}]
     assert pub.links == (GOVUK_ANNUAL,)
     assert pub.withdrawn_at is None
     assert crawled.by_url(ANNUAL).extra == {"published_from": "page"}
