@@ -117,7 +117,8 @@ PUBLICATION_COLUMNS: dict[str, str] = {
     "updated_at": "when the site says it last changed (ISO 8601), if it says",
     "topics": "JSON array of topic labels",
     "documents": "JSON array of `{title, url, file_type, size}`, plus `pages` (an integer) when the site states "
-                 "a page count; `pages` is not part of `content_hash`",
+                 "a page count; `pages` is not part of `content_hash` (a row stored before page counts were kept "
+                 "gets them with its next change)",
     "first_seen_at": "UTC time this pipeline first stored it",
     "last_seen_at": "UTC time a crawl last saw it",
     "content_hash": "hash of the normalised fields that matter; a change bumps `version`",
