@@ -128,6 +128,7 @@ def bare_settings(config, source, db: str, replay_address: str) -> dict:
             "AUTOTHROTTLE_ENABLED", "DOWNLOAD_TIMEOUT", "RETRY_TIMES", "REDIRECT_MAX_TIMES", "DOWNLOAD_MAXSIZE",
             "DOWNLOAD_WARNSIZE", "COOKIES_ENABLED", "TELNETCONSOLE_ENABLED", "LOG_LEVEL", "REPLAY_ADDRESS",
             "CONCURRENT_ITEMS",  # tuning any crawler would do: 100 item tasks per response only cost CPU
+            "WARN_ON_GENERATOR_RETURN_VALUE",  # likewise: a development check that re-parses callbacks' source
             "DOWNLOAD_HANDLERS")
     return {k: ours[k] for k in kept if k in ours} | {"LOG_ENABLED": True}
 
