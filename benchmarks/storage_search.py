@@ -10,14 +10,18 @@ config.yaml, as a crawl writes them), and ``storage.publications.store_many`` (o
 load, import or rebuild writes them). Only the storing is timed, not the generation of the text. Target:
 100,000 stored with the index in at most 15 s, each way.
 
-At 20,000 and at 200,000 publications, ``storage.queries.search`` (what ``safeguarding-news search``
-runs: bm25 ranking, snippets, the default limit of 20) is timed for common terms (in most publications)
-and rare ones (in a handful), each query ``--repeat`` times after one warm-up run, on a fresh connection.
-Target: p95 at most 50 ms, for common and for rare terms, at both sizes. The top 10 of a fixed query set
-(with and without filters) must be those of the ranking before it moved inside the index
-(``reference_search``: every match joined to ``publications``, then sorted). At 200,000, the same common
-and rare queries are also timed with ``tantivy`` (an index built from the database, bm25 with the same
-column weights), side by side, when it is installed.
+At 20,000 and at 200,000 publications, ``storage.search_index.search`` (what ``safeguarding-news search``
+runs: the search index beside the database, ``<db>.search/``, built from it first and timed; snippets; the
+default limit of 20) is timed for common terms (in most publications) and rare ones (in a handful), each
+query ``--repeat`` times after one warm-up run, on a fresh connection. Target: p95 at most 50 ms, for
+common and for rare terms, at both sizes. Side by side, the same queries through SQLite FTS5 alone
+(``storage.queries.search``, what answers without the index), and the first search after 100 new
+publications are stored (it brings the index up to date). The top 10 of a fixed query set (with and
+without filters), through the search index and through FTS5 alone, must be those of the ranking before it
+moved inside the FTS5 index (``reference_search``: every match joined to ``publications``, then sorted).
+``--reuse`` keeps the search
+databases of ``--workdir`` between runs (``storage-search-<size>.db``) and ``--search-only`` leaves out
+the storing figures.
 """
 
 from __future__ import annotations
@@ -51,6 +55,13 @@ COMMON = ["children", "safeguarding practice", "online exploitation"]
 # The fixed query set whose top 10 must not change (plain words, phrases, FTS syntax; with filters below).
 FIXED = ["children", "safeguarding practice", "online exploitation", "neglect OR abuse", '"serious case"',
          "title:review", "exploit*", "domestic abuse NOT online"]
+
+
+def _filter_sets() -> list:
+    from storage.queries import Filters
+
+    return [Filters(), Filters(sources=("iwf", "csprp_govuk")), Filters(content_types=("report", "guidance")),
+            Filters(since=("2020-01-01T00:00:00Z", "2020-01-01"), until=("2022-01-01T00:00:00Z", "2022-01-01"))]
 
 
 def publication(i: int, seed: int = 1):
@@ -118,72 +129,78 @@ def reference_search(db, text: str, filters=None, limit: int = 10) -> list[str]:
         [queries.fts_query(text), *params, limit])]
 
 
-def same_top10(path: Path) -> tuple[int, int, list[str]]:
-    """How many queries of the fixed set (each alone and with three filters) give the reference's top 10."""
-    from storage import queries
+def same_top10(path: Path, engine: str = "index") -> tuple[int, int, list[str], dict[str, int]]:
+    """How many queries of the fixed set (each alone and with three filters) give the reference's top 10,
+    through what ``safeguarding-news search`` runs (``engine`` "index") or FTS5 alone ("fts5"); and how
+    many each engine answered."""
+    from storage import queries, search_index
     from storage.db import open_db
 
     db = open_db(path)
-    filters = [queries.Filters(), queries.Filters(sources=("iwf", "csprp_govuk")),
-               queries.Filters(content_types=("report", "guidance")),
-               queries.Filters(since=("2020-01-01T00:00:00Z", "2020-01-01"),
-                               until=("2022-01-01T00:00:00Z", "2022-01-01"))]
-    same, differ = 0, []
+    filters = _filter_sets()
+    same, differ, engines = 0, [], {"tantivy": 0, "fts5": 0}
     try:
         for text in FIXED:
             for f in filters:
-                got = [r["id"] for r in queries.search(db, text, f, limit=10)]
+                if engine == "fts5":
+                    rows, engines["fts5"] = queries.search(db, text, f, limit=10), engines["fts5"] + 1
+                else:
+                    answer = search_index.search(db, text, f, limit=10)
+                    rows, engines[answer.engine] = answer.rows, engines[answer.engine] + 1
+                got = [r["id"] for r in rows]
                 if got == reference_search(db, text, f):
                     same += 1
                 else:
                     differ.append(f"{text!r} {f}")
     finally:
         db.close()
-    return same, len(FIXED) * len(filters), differ
+    return same, len(FIXED) * len(filters), differ, engines
 
 
-def tantivy_side_by_side(report: Report, path: Path, terms: dict[str, list[str]], repeat: int, label: str) -> None:
-    """The same queries through tantivy (bm25 per field, title x10, summary x4, body x1), built from the
-    database: build time and p95, beside FTS5's."""
+def build_index(report: Report, path: Path, label: str, reuse: bool = False) -> None:
+    from storage import search_index
+    from storage.db import open_db
+
+    db = open_db(path)
     try:
-        import tantivy
-    except ImportError:
-        report.note("tantivy not installed: no side-by-side figures (pip install tantivy)")
-        return
-    import sqlite3
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="sgn-tantivy-") as folder:
-        builder = tantivy.SchemaBuilder()
-        builder.add_integer_field("rowid", stored=True, indexed=True, fast=True)
-        for name in ("title", "summary", "body_text"):
-            builder.add_text_field(name, stored=False, tokenizer_name="en_stem")
-        index = tantivy.Index(builder.build(), path=folder)
-        con = sqlite3.connect(path)
+        if reuse:
+            try:
+                if search_index.update(db) == 0:
+                    report.note(f"  {label}: search index kept from an earlier run (--reuse), up to date")
+                    return
+            except search_index.IndexUnavailable:
+                pass
         started = time.perf_counter()
-        writer = index.writer(heap_size=200_000_000, num_threads=1)
-        for rowid, title, summary, body in con.execute("select rowid, title, summary, body_text from publications"):
-            writer.add_document(tantivy.Document(rowid=rowid, title=title or "", summary=summary or "",
-                                                 body_text=body or ""))
-        writer.commit()
-        writer.wait_merging_threads()
-        built = time.perf_counter() - started
-        con.close()
-        index.reload()
-        searcher = index.searcher()
-        report.note(f"  tantivy: index of {label} publications built in {built:.1f} s (one thread)")
-        for kind, words in terms.items():
-            runs = []
-            for term in words:
-                q = index.parse_query(term, ["title", "summary", "body_text"], conjunction_by_default=True,
-                                      field_boosts={"title": 10.0, "summary": 4.0, "body_text": 1.0})
-                searcher.search(q, 20)
-                for _ in range(repeat):
-                    started = time.perf_counter()
-                    searcher.search(q, 20)
-                    runs.append(1000 * (time.perf_counter() - started))
-            report.note(f"  {label} {kind:6} tantivy top 20 (ids only, no snippets): p95 {p95(runs):6.1f} ms, "
-                        f"median {statistics.median(runs):6.1f} ms")
+        count = search_index.rebuild(db)
+        spent = time.perf_counter() - started
+    finally:
+        db.close()
+    size = sum(f.stat().st_size for f in search_index.index_dir(path).iterdir())
+    report.note(f"  {label}: search index of {count:,} publications built in {spent:.1f} s (one thread), "
+                f"{size / 1e6:.0f} MB")
+
+
+def catch_up(report: Report, path: Path, first: int, label: str) -> None:
+    """100 new publications stored (a crawl's batch), then the first search, which reads them into the
+    index, and the second."""
+    from storage import search_index
+    from storage.db import open_db
+
+    db = open_db(path)
+    try:
+        store(db, [publication(i) for i in range(first, first + 100)], 100)
+        runs = []
+        for _ in range(2):
+            started = time.perf_counter()
+            answer = search_index.search(db, COMMON[0])
+            runs.append(1000 * (time.perf_counter() - started))
+        report.note(f"  {label}: 100 new publications stored, then {COMMON[0]!r}: first search {runs[0]:.0f} ms "
+                    f"(brings the index up to date), second {runs[1]:.1f} ms ({answer.engine})")
+        with db.conn:  # as it was: the same database for the next run with --reuse
+            db.execute("delete from publications where rowid > (select max(rowid) - 100 from publications)")
+        search_index.update(db)
+    finally:
+        db.close()
 
 
 def p95(values: list[float]) -> float:
@@ -191,24 +208,35 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
-def time_searches(path: Path, terms: list[str], repeat: int) -> dict[str, tuple[list[float], int]]:
-    """Milliseconds per run of each term, and its number of matches."""
-    from storage import queries
+def time_searches(path: Path, terms: list[str], repeat: int, engine: str = "index"
+                  ) -> dict[str, tuple[list[float], int, str]]:
+    """Milliseconds per run of each term, and its number of matches; ``engine`` "index" is what
+    ``safeguarding-news search`` runs (the search index, FTS5 when it cannot answer), "fts5" FTS5 alone."""
+    from storage import queries, search_index
     from storage.db import open_db
 
     db = open_db(path)
     out = {}
+
+    answered: dict[str, str] = {}
+
+    def run(term: str) -> None:
+        if engine == "fts5":
+            queries.search(db, term)
+        else:
+            answered[term] = search_index.search(db, term).engine
+
     try:
         for term in terms:
-            queries.search(db, term)  # warm-up: pages into the cache, as for a second search of the day
+            run(term)  # warm-up: pages into the cache, as for a second search of the day
             runs = []
             for _ in range(repeat):
                 started = time.perf_counter()
-                queries.search(db, term)
+                run(term)
                 runs.append(1000 * (time.perf_counter() - started))
             matches = db.execute("select count(*) from publications_fts where publications_fts match ?",
                                  [queries.fts_query(term)]).fetchone()[0]
-            out[term] = (runs, matches)
+            out[term] = (runs, matches, answered.get(term, "fts5"))
     finally:
         db.close()
     return out
@@ -217,11 +245,16 @@ def time_searches(path: Path, terms: list[str], repeat: int) -> dict[str, tuple[
 def report_search(report: Report, path: Path, size: int, target: float, terms: dict[str, list[str]],
                   repeat: int, label: str) -> None:
     for kind, words in terms.items():
+        fts5 = time_searches(path, words, repeat, "fts5")
         timed = time_searches(path, words, repeat)
-        for term, (runs, matches) in timed.items():
-            report.note(f"  {label} {kind:6} {term!r:26} {matches:>7} matches: median "
-                        f"{statistics.median(runs):6.1f} ms, p95 {p95(runs):6.1f} ms")
-        everything = [ms for runs, _ in timed.values() for ms in runs]
+        for term, (runs, matches, answered) in timed.items():
+            alone = fts5[term][0]
+            report.note(f"  {label} {kind:6} {term!r:26} {matches:>7} matches: search ({answered:7}) median "
+                        f"{statistics.median(runs):6.1f} ms, p95 {p95(runs):6.1f} ms | FTS5 alone median "
+                        f"{statistics.median(alone):6.1f} ms, p95 {p95(alone):6.1f} ms")
+        everything = [ms for runs, _, _ in timed.values() for ms in runs]
+        report.note(f"  {label} {kind:6} FTS5 alone, all terms: p95 "
+                    f"{p95([ms for runs, _, _ in fts5.values() for ms in runs]):.1f} ms")
         report.figure(f"search p95 at {label} publications, {kind} terms", p95(everything), "<=", target, "ms",
                       "{:.1f}")
 
@@ -229,7 +262,9 @@ def report_search(report: Report, path: Path, size: int, target: float, terms: d
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__)
     p.add_argument("--repeat", type=int, default=20, help="timed runs of each query (default 20)")
-    p.add_argument("--no-tantivy", action="store_true", help="leave out the tantivy side-by-side figures")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep the search databases of --workdir between runs (storage-search-<size>.db)")
+    p.add_argument("--search-only", action="store_true", help="leave out the storing figures")
     args = p.parse_args(argv)
     scale = 100 if args.smoke else 1
     checkpoints = {size // scale: target for size, target in SEARCH_TARGETS_MS.items()}
@@ -243,8 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     report.note(f"store_batch in batches of {batch} (crawl.batch_size) and store_many; searches: {args.repeat} "
                 f"timed runs per term after a warm-up, limit 20 (the CLI's default)")
     with workdir(args.workdir) as work:
-        pubs = [publication(i) for i in range(store_at)]
-        for name, size in (("store_batch", batch), ("store_many", None)):
+        pubs = [publication(i) for i in range(store_at)] if not args.search_only else []
+        for name, size in (("store_batch", batch), ("store_many", None)) if not args.search_only else ():
             path = work / f"storage-{name}.db"
             path.unlink(missing_ok=True)
             db = open_db(path)
@@ -257,24 +292,34 @@ def main(argv: list[str] | None = None) -> int:
             report.figure(f"store {store_at:,} publications with the index ({name})", spent, "<=",
                           STORE_TARGET_S, "s", "{:.1f}")
         del pubs
-        path = work / "storage-search.db"
-        path.unlink(missing_ok=True)
-        db = open_db(path)
-        stored = 0
         for size in sorted(checkpoints):
-            for first in range(stored, size, 10_000):
-                store(db, [publication(i) for i in range(first, min(first + 10_000, size))], None)
-            stored = size
-            db.execute("pragma wal_checkpoint(TRUNCATE)")
-            report_search(report, path, size, checkpoints[size], terms, args.repeat, f"{size:,}")
-            same, total, differ = same_top10(path)
-            report.note(f"  {size:,}: top 10 as before on {same} of {total} fixed queries"
+            path = work / f"storage-search-{size}.db"
+            db = open_db(path)
+            kept = args.reuse and db.execute("select count(*) from publications").fetchone()[0] == size
+            db.close()
+            if not kept:
+                for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                    stale.unlink(missing_ok=True)
+                db = open_db(path)
+                for first in range(0, size, 10_000):
+                    store(db, [publication(i) for i in range(first, min(first + 10_000, size))], None)
+                db.execute("pragma wal_checkpoint(TRUNCATE)")
+                db.close()
+            label = f"{size:,}"
+            report.note(f"  {label}: database {'kept from an earlier run (--reuse)' if kept else 'stored'}, "
+                        f"{path.stat().st_size / 1e6:.0f} MB")
+            build_index(report, path, label, args.reuse)
+            report_search(report, path, size, checkpoints[size], terms, args.repeat, label)
+            catch_up(report, path, size, label)
+            same, total, differ, _ = same_top10(path, "fts5")
+            report.note(f"  {label}: FTS5 alone: top 10 as before on {same} of {total} fixed queries"
                         + (f"; differ: {'; '.join(differ)}" if differ else ""))
-            report.figure(f"top 10 as the reference ranking at {size:,} (fixed queries x filters)", same, "==",
+            same, total, differ, engines = same_top10(path)
+            report.note(f"  {label}: search (index {engines['tantivy']}, FTS5 {engines['fts5']}: syntax the "
+                        f"index does not read, or few matches): top 10 as before on {same} of {total} fixed queries"
+                        + (f"; differ: {'; '.join(differ)}" if differ else ""))
+            report.figure(f"top 10 as the reference ranking at {label} (fixed queries x filters)", same, "==",
                           total, "", "{:.0f}", timing=False)
-            if size == max(checkpoints) and not args.no_tantivy:
-                tantivy_side_by_side(report, path, terms, args.repeat, f"{size:,}")
-        db.close()
     return report.finish(args.strict)
 
 

@@ -9,18 +9,18 @@ search checks it against the database first. When it is missing, behind by more 
 locked by another process's update, unreadable, or asked FTS5 syntax it does not read (column filters,
 NEAR, prefix*, ^), the search runs on FTS5 as before and says why (``Answer.engine``, ``Answer.note``).
 
-Ranking: one text field holds the title ten times, the summary four times and the body once, so that a
-word's weighted count is FTS5's ``bm25(publications_fts, 10.0, 4.0, 1.0)`` count; tantivy's bm25 then
-scores it against that field's length. Two differences from FTS5 (docs/analysts.md): the length counts
-the title and summary with their weights, and a word found in more than half the publications keeps a
-small positive weight (FTS5 gives every such word the same weight, 1e-6, so that in "online
-exploitation" neither word counts more than the other). Filters are checked in SQLite on the ranked
-candidates. Snippets are FTS5's, for the rows shown only. Nothing here writes the database.
+Ranking: FTS5's. One text field holds the title ten times, the summary four times and the body once (the
+weights of ``queries.RANK``), each query phrase is weighed with FTS5's idf, and the index's ``RESCORE``
+best candidates are scored again exactly as FTS5's bm25 scores them (``_fts5_scores``), then ordered by
+that score, newest first, then id, as ``storage.queries.search`` orders them. Filters are checked in
+SQLite on the ranked candidates. Snippets are FTS5's, for the rows shown only. Nothing here writes the
+database.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -46,6 +46,11 @@ if TYPE_CHECKING:
 FORMAT = 1  # the layout of the folder and its state file; another value is rebuilt
 STATE_FILE = "sgn-search-state.json"
 WEIGHTS = (10, 4, 1)  # repeats of title, summary, body_text: the bm25 weights of queries.RANK
+RANK_WEIGHTS = (10.0, 4.0, 1.0)  # FTS5's column weights (queries.RANK), for its score of the candidates
+RESCORE = 100  # the index's best candidates scored again exactly as FTS5 scores them
+# FTS5 scores every match, about 1.5-2.5 microseconds each; the index costs 10-20 ms whatever the number
+# (its candidates scored again): below this many matches (an upper bound from the index), FTS5 answers.
+FTS5_BELOW = 10_000
 TOKENIZER = "sgn_english"
 # A search brings the index up to date itself when at most this many publications are new or changed
 # (about a second); beyond, it answers with FTS5 and says to run `safeguarding-news search-index`.
@@ -58,6 +63,10 @@ _UPDATE_HEAP = 20_000_000
 
 class IndexUnavailable(Exception):
     """The index cannot answer this search; the message says why, for ``--verbose``."""
+
+
+class _Few(Exception):
+    """Few enough matches that FTS5 ranks them all faster than the index answers (exactly, by definition)."""
 
 
 class _Missing(IndexUnavailable):
@@ -113,13 +122,35 @@ def _open(tantivy: Any, folder: Path, create: bool = False) -> Any:
     if not create and not (folder / "meta.json").is_file():
         raise IndexUnavailable(f"no search index at {folder}")
     index = tantivy.Index(_schema(tantivy), path=str(folder), reuse=not create)
-    analyzer = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-                .filter(tantivy.Filter.remove_long(40))
-                .filter(tantivy.Filter.lowercase())
-                .filter(tantivy.Filter.ascii_fold())
-                .filter(tantivy.Filter.stemmer("english"))
-                .build())
-    index.register_tokenizer(TOKENIZER, analyzer)
+    index.register_tokenizer(TOKENIZER, _analyzer(tantivy))
+    return index
+
+
+def _analyzer(tantivy: Any) -> Any:
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(40))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+            .filter(tantivy.Filter.stemmer("english"))
+            .build())
+
+
+_READERS: dict[str, tuple[tuple[int, int, int], Any]] = {}  # folder → (its meta.json's stamp, open index)
+
+
+def _reader(tantivy: Any, folder: Path) -> Any:
+    """The index in ``folder``, opened once per process while its ``meta.json`` (rewritten by every commit
+    and every rebuild) stays the same file: opening costs a few milliseconds, a search about as much."""
+    try:
+        st = (folder / "meta.json").stat()
+    except OSError:
+        raise IndexUnavailable(f"no search index at {folder}") from None
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+    cached = _READERS.get(str(folder))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    index = _open(tantivy, folder)
+    _READERS[str(folder)] = (stamp, index)
     return index
 
 
@@ -166,6 +197,9 @@ def rebuild(db: Database, folder: Path | None = None,
     if not _has_change_log(db):
         raise IndexUnavailable("the database predates the search index (migration m011): open it with "
                                "this version once")
+    for stale in folder.parent.glob(f"{folder.name}.building-*"):  # a build killed half-way
+        if not _alive(stale.name.rsplit("-", 1)[1]):
+            shutil.rmtree(stale, ignore_errors=True)
     building = folder.with_name(f"{folder.name}.building-{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
@@ -192,6 +226,16 @@ def rebuild(db: Database, folder: Path | None = None,
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return count
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _folder_of(db: Database) -> Path:
@@ -267,11 +311,20 @@ class _Unsupported(Exception):
     pass
 
 
-def _translate(tantivy: Any, index: Any, match: str) -> Any:
+@dataclass
+class _Leaf:
+    tokens: list[str]  # the phrase's words as the index reads them
+    idf: float  # FTS5's idf of the phrase: log((N - n + 0.5) / (n + 0.5)), at least 1e-6
+
+
+def _translate(tantivy: Any, index: Any, match: str, searcher: Any, rows: int,
+               leaves: list[_Leaf]) -> tuple[Any, int]:
     """The tantivy query of an FTS5 expression (``queries.fts_query``'s output, already checked): quoted
-    phrases and words, AND, OR, NOT and brackets, with FTS5's precedence (NOT, then AND, then OR).
-    ``_Unsupported`` for column filters, NEAR, prefix* and ^."""
+    phrases and words, AND, OR, NOT and brackets, with FTS5's precedence (NOT, then AND, then OR); and
+    at most how many publications it matches (from each phrase's count: the fewest of an AND, the sum of
+    an OR). ``_Unsupported`` for column filters, NEAR, prefix* and ^."""
     tokens = [t for t in _FTS_TOKEN.findall(match) if t != ","]
+    analyzer = _analyzer(tantivy)
     pos = 0
 
     def peek() -> str | None:
@@ -282,7 +335,7 @@ def _translate(tantivy: Any, index: Any, match: str) -> Any:
         pos += 1
         return tokens[pos - 1]
 
-    def leaf(token: str) -> Any:
+    def leaf(token: str) -> tuple[Any, int]:
         if token.startswith('"'):
             words = token[1:-1].replace('""', '"')
         elif re.fullmatch(r"\w+", token) and token not in ("NEAR",):
@@ -290,11 +343,21 @@ def _translate(tantivy: Any, index: Any, match: str) -> Any:
         else:
             raise _Unsupported(token)
         words = re.sub(r'[\\"]', " ", words).strip()
-        if not any(ch.isalnum() for ch in words):
-            return tantivy.Query.empty_query()
-        return index.parse_query(f'"{words}"', ["text"])
+        tokens = [t for t in analyzer.analyze(words)] if any(ch.isalnum() for ch in words) else []
+        if not tokens:
+            return tantivy.Query.empty_query(), 0
+        query = index.parse_query(f'"{words}"', ["text"])
+        # weighed by FTS5's idf instead of tantivy's, so that the candidates are ranked nearly as FTS5
+        # ranks them (FTS5 gives a phrase in half the rows or more 1e-6; tantivy's idf stays positive)
+        frequencies = [searcher.doc_freq("text", t) for t in tokens]
+        hits = frequencies[0] if len(tokens) == 1 else searcher.search(query, 1, count=True).count
+        leaf = _Leaf(tokens, max(math.log((rows - hits + 0.5) / (hits + 0.5)), 1e-6) if rows else 1e-6)
+        leaves.append(leaf)
+        docs = searcher.num_docs
+        own = sum(math.log(1 + (docs - f + 0.5) / (f + 0.5)) for f in frequencies)
+        return (tantivy.Query.boost_query(query, leaf.idf / own) if own > 0 else query), hits
 
-    def primary() -> Any:
+    def primary() -> tuple[Any, int]:
         token = peek()
         if token is None or token in ("AND", "OR", "NOT", ")"):
             raise _Unsupported(str(token))
@@ -306,38 +369,38 @@ def _translate(tantivy: Any, index: Any, match: str) -> Any:
             return inner
         return leaf(token)
 
-    def negated() -> Any:
-        query = primary()
+    def negated() -> tuple[Any, int]:
+        query, most = primary()
         while peek() == "NOT":
             take()
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
-                                                 (tantivy.Occur.MustNot, primary())])
-        return query
+                                                 (tantivy.Occur.MustNot, primary()[0])])
+        return query, most
 
-    def both() -> Any:
+    def both() -> tuple[Any, int]:
         parts = [negated()]
         while peek() not in (None, "OR", ")"):
             if peek() == "AND":
                 take()
             parts.append(negated())
-        return parts[0] if len(parts) == 1 else tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, p) for p in parts])
+        return parts[0] if len(parts) == 1 else (tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, p) for p, _ in parts]), min(m for _, m in parts))
 
-    def either() -> Any:
+    def either() -> tuple[Any, int]:
         parts = [both()]
         while peek() == "OR":
             take()
             parts.append(both())
-        return parts[0] if len(parts) == 1 else tantivy.Query.boolean_query(
-            [(tantivy.Occur.Should, p) for p in parts])
+        return parts[0] if len(parts) == 1 else (tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, p) for p, _ in parts]), sum(m for _, m in parts))
 
     try:
-        query = either()
+        translated = either()
     except IndexError:
         raise _Unsupported(match) from None
     if pos != len(tokens):
         raise _Unsupported(match)
-    return query
+    return translated
 
 
 _COLUMNS = """p.rowid, p.id, p.source, p.title, p.url, p.content_type, p.published_at, p.published_precision,
@@ -347,7 +410,7 @@ _COLUMNS = """p.rowid, p.id, p.source, p.title, p.url, p.content_type, p.publish
 def search(db: Database, text: str, filters: Filters | None = None, limit: int = 20,
            folder: Path | None = None) -> Answer:
     """``storage.queries.search`` through the search index when it can answer, else through FTS5: the
-    same rows and fields (``score`` is minus tantivy's bm25, so lower is better as with FTS5's); the
+    same rows, fields and order (``score`` is FTS5's bm25, computed for the index's best candidates); the
     same ``QueryError`` for a search that cannot be read."""
     match = search_match(text, limit)
     filters = filters or Filters()
@@ -357,6 +420,8 @@ def search(db: Database, text: str, filters: Filters | None = None, limit: int =
         return Answer(rows, "tantivy")
     except _Unsupported:
         note = "FTS5 syntax the search index does not read (a column filter, NEAR, prefix* or ^)"
+    except _Few as exc:
+        note = str(exc)
     except _Missing as exc:
         note = str(exc)
     except IndexUnavailable as exc:
@@ -376,15 +441,21 @@ def _indexed(db: Database, match: str, filters: Filters, limit: int, folder: Pat
         raise _Missing(f"no search index at {folder}: `safeguarding-news search-index` builds it")
     if not _has_change_log(db):
         raise _Missing("the database predates the search index (migration m011)")
-    index = _open(tantivy, folder)
-    query = _translate(tantivy, index, match)
+    index = _reader(tantivy, folder)
+    _translate(tantivy, index, match, _NoSearcher(), 0, [])  # FTS5 syntax it does not read: before any work
     state = _read_state(folder)
     if behind(db, state):
         update(db, folder, most=CATCH_UP_MAX)
         index.reload()
     searcher = index.searcher()
+    totals = _fts5_totals(db)
+    leaves: list[_Leaf] = []
+    query, most = _translate(tantivy, index, match, searcher, totals[0], leaves)
+    if most < FTS5_BELOW:
+        raise _Few(f"at most {most:,} matches: FTS5 ranks them faster than the index")
     where, params = filters.where("p")
-    wanted = limit + _SLACK if where == "1" else max(8 * (limit + _SLACK), 200)
+    needed = max(limit + _SLACK, RESCORE)  # candidates scored again as FTS5 scores them
+    wanted = needed if where == "1" else 4 * needed
     while True:
         hits = searcher.search(query, wanted, count=False).hits
         rowids = searcher.fast_field_values("rowid", [address for _, address in hits])
@@ -395,16 +466,16 @@ def _indexed(db: Database, match: str, filters: Filters, limit: int, folder: Pat
             rows.update((r["rowid"], r) for r in db.query(
                 f"select {_COLUMNS} from publications p where p.rowid in ({','.join('?' * len(part))}) "
                 f"and {where}", [*part, *params]))
-        if len(hits) < wanted:
-            break  # every match seen
-        kept = sorted(score[r] for r in rows)
-        if len(kept) >= limit and kept[limit - 1] != score[rowids[-1]]:
-            break  # enough, and no tie on score at the limit runs past the candidates (broken by date, id)
+        if len(hits) < wanted or len(rows) >= needed:
+            break  # every match seen, or enough candidates that pass the filters
         if wanted >= MAX_CANDIDATES:
-            raise IndexUnavailable(f"the filters keep fewer than {limit} of the {wanted:,} best matches, or "
-                                   "they tie on score")
+            if len(rows) >= limit:
+                break
+            raise IndexUnavailable(f"the filters keep fewer than {limit} of the {wanted:,} best matches")
         wanted = min(8 * wanted, MAX_CANDIDATES)
-    ordered = sorted(rows.values(), key=lambda r: r["id"])
+    ranked = sorted(rows, key=lambda r: score[r])[:needed]
+    score = _fts5_scores(db, tantivy, ranked, leaves, totals)
+    ordered = sorted((rows[r] for r in ranked), key=lambda r: r["id"])
     ordered.sort(key=lambda r: r["published_at"] or "", reverse=True)
     ordered.sort(key=lambda r: score[r["rowid"]])
     shown = ordered[:limit]
@@ -414,6 +485,115 @@ def _indexed(db: Database, match: str, filters: Filters, limit: int, folder: Pat
         rowid = r.pop("rowid")
         out.append({**r, "snippet": snippets.get(rowid), "score": score[rowid]})
     return out
+
+
+class _NoSearcher:
+    """Stands for a searcher while a query is only checked for syntax the index does not read."""
+
+    num_docs = 0
+
+    def doc_freq(self, field: str, value: str) -> int:
+        return 0
+
+    def search(self, query: Any, limit: int, count: bool = False) -> Any:
+        return _NoCount()
+
+
+class _NoCount:
+    count = 0
+
+
+def _varints(blob: bytes) -> list[int]:
+    """SQLite's variable-length integers, one after the other (FTS5's records of token counts)."""
+    out, i = [], 0
+    while i < len(blob):
+        value = 0
+        for k in range(9):
+            byte = blob[i]
+            i += 1
+            if k == 8:
+                value = (value << 8) | byte
+                break
+            value = (value << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        out.append(value)
+    return out
+
+
+def _fts5_totals(db: Database) -> tuple[int, float]:
+    """FTS5's number of rows and average row length in tokens (its record of averages, rowid 1 of
+    ``publications_fts_data``): what its bm25 uses."""
+    row = db.execute("select block from publications_fts_data where id = 1").fetchone()
+    counts = _varints(row[0]) if row and row[0] else [0]
+    return counts[0], (sum(counts[1:]) / counts[0]) if counts[0] else 1.0
+
+
+def _fts5_scores(db: Database, tantivy: Any, rowids: list[int], leaves: list[_Leaf],
+                 totals: tuple[int, float]) -> dict[int, float]:
+    """FTS5's ``bm25(publications_fts, 10.0, 4.0, 1.0)`` of each candidate, computed as FTS5 computes it
+    (sqlite's fts5_aux.c): for each phrase, its idf x f(weighted count) with the row's length in tokens
+    from FTS5's own record of it (``publications_fts_docsize``), k1 1.2, b 0.75; negative, lower is
+    better. The phrases are counted in the candidate's words stemmed as the index stems them."""
+    if not rowids:
+        return {}
+    marks = ",".join("?" * len(rowids))
+    texts = {r[0]: r[1:] for r in db.execute(
+        f"select rowid, title, summary, body_text from publications where rowid in ({marks})", rowids)}
+    sizes = {r[0]: sum(_varints(r[1] or b"")) for r in db.execute(
+        f"select id, sz from publications_fts_docsize where id in ({marks})", rowids)}
+    counter = _Counter(_analyzer(tantivy))
+    k1, b = 1.2, 0.75
+    average = totals[1] or 1.0
+    out = {}
+    for rowid in rowids:
+        columns = [(t or "").lower() for t in texts.get(rowid, ("", "", ""))]
+        length = sizes[rowid] if rowid in sizes else sum(len(c.split()) for c in columns)
+        score = 0.0
+        for leaf in leaves:
+            freq = sum(weight * counter.count(column, leaf.tokens)
+                       for weight, column in zip(RANK_WEIGHTS, columns, strict=True))
+            score += leaf.idf * (freq * (k1 + 1.0)) / (freq + k1 * (1 - b + b * length / average))
+        out[rowid] = -1.0 * score
+    return out
+
+
+class _Counter:
+    """How many times a phrase (tokens as the index reads them) is in a lower-cased text. One word: only
+    the words that begin as its stem does are stemmed (a stem keeps all but at most the last three letters
+    of its word); a phrase, or a text with letters outside ASCII (accents are folded): every token."""
+
+    def __init__(self, analyzer: Any) -> None:
+        self.analyzer = analyzer
+        self.stems: dict[str, str] = {}
+        self.patterns: dict[str, re.Pattern[str]] = {}
+
+    def stem(self, word: str) -> str:
+        found = self.stems.get(word)
+        if found is None:
+            found = self.stems[word] = " ".join(self.analyzer.analyze(word))
+        return found
+
+    def count(self, text: str, phrase: list[str]) -> int:
+        if not text:
+            return 0
+        if len(phrase) > 1 or not text.isascii() or not phrase[0].isascii():
+            tokens = self.analyzer.analyze(text)
+            n = len(phrase)
+            return sum(1 for i, t in enumerate(tokens) if t == phrase[0] and tokens[i:i + n] == phrase)
+        token = phrase[0]
+        pattern = self.patterns.get(token)
+        if pattern is None:
+            prefix = re.escape(token[:max(1, len(token) - 3)])
+            pattern = self.patterns[token] = re.compile(rf"{prefix}[^\W_]*")  # a literal first: fast
+        words = [m.group() for m in pattern.finditer(text)  # each a whole word: nothing of one before it
+                 if not m.start() or not (text[m.start() - 1].isalnum())]
+        new = list({w for w in words if w not in self.stems})
+        if new:  # stemmed together: one call
+            stems = self.analyzer.analyze(" ".join(new))
+            if len(stems) == len(new):
+                self.stems.update(zip(new, stems, strict=True))
+        return sum(1 for word in words if self.stem(word) == token)
 
 
 __all__ = ["Answer", "IndexUnavailable", "QueryError", "index_dir", "rebuild", "search", "update"]
