@@ -178,12 +178,14 @@ def signatures(docs: list[StoryDoc]) -> np.ndarray:
             if docs else np.zeros((0, NUM_PERM), dtype=np.uint32)
     from datasketch.minhash import _fmix
 
-    index: dict[str, int] = {}
-    flat = [index.setdefault(s, len(index)) for d in docs for s in d.shingles]
+    every = [s for d in docs for s in d.shingles]
+    index = {s: i for i, s in enumerate(dict.fromkeys(every))}  # each distinct shingle once, first seen first
+    flat = [index[s] for s in every]
     sizes = np.fromiter((len(d.shingles) for d in docs), dtype=np.int64, count=len(docs))
     # datasketch's sha1_hash32: the first 4 bytes of the SHA-1, little-endian
-    unique = np.fromiter((int.from_bytes(hashlib.sha1(s.encode("utf-8")).digest()[:4], "little") for s in index),
-                         dtype=np.uint32, count=len(index))
+    sha1 = hashlib.sha1
+    unique = np.frombuffer(b"".join([sha1(s.encode("utf-8")).digest()[:4] for s in index]), dtype="<u4").astype(
+        np.uint32)
     mixed = _fmix(unique, 32)[np.asarray(flat, dtype=np.int64)] if flat else np.zeros(0, dtype=np.uint32)
     a, b = _PERMUTATIONS.permutations
     out = np.full((len(docs), NUM_PERM), np.iinfo(np.uint32).max, dtype=np.uint32)
