@@ -17,6 +17,7 @@ index in the database, and whole stories are merged, never split. ``rebuild`` re
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import re
@@ -163,6 +164,26 @@ def bucket_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique // n, unique % n
 
 
+def _could_join(docs: list[StoryDoc], first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of ``docs`` (by position) that ``_edges`` could join: a text match needs two sources, the
+    same numbers in both titles and dates within ``WINDOW_DAYS``; the other rules need documents on both
+    sides or a link on one. The rest fail every rule, so they are dropped here at once (with numpy), not
+    one by one in Python: chance LSH collisions grow faster than the corpus."""
+    if not len(first):
+        return first, second
+    sources: dict[str, int] = {}
+    numbers: dict[frozenset[str], int] = {}
+    source = np.array([sources.setdefault(d.source, len(sources)) for d in docs])
+    number = np.array([numbers.setdefault(d.numbers, len(numbers)) for d in docs])
+    day = np.array([d.published.toordinal() if d.published else -1 for d in docs])
+    holds = np.array([bool(d.doc_urls or d.doc_keys) for d in docs])
+    links = np.array([bool(d.links) for d in docs])
+    a, b = first, second
+    far = (day[a] >= 0) & (day[b] >= 0) & (np.abs(day[a] - day[b]) > WINDOW_DAYS)
+    keep = ((source[a] != source[b]) & (number[a] == number[b]) & ~far) | (holds[a] & holds[b]) | links[a] | links[b]
+    return a[keep], b[keep]
+
+
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED)
 _SIGNATURE_CHUNK = 200_000  # shingles per numpy step: (200,000 x 128) 32-bit values, about 100 MB
 
@@ -272,8 +293,11 @@ def _edges(docs: dict[str, StoryDoc], focus: Iterable[str], candidates: dict[str
             other = docs[other_id]
             if other_id == doc_id:
                 continue
-            shared_doc = {f"url:{u}" for u in doc.doc_urls} & {f"url:{u}" for u in other.doc_urls} - hubs or (
-                other.source != doc.source and set(doc.doc_keys) & set(other.doc_keys) - hubs)
+            # the sets are made only when both hold documents (most pairs hold none)
+            shared_doc = (doc.doc_urls and other.doc_urls and {f"url:{u}" for u in doc.doc_urls}
+                          & {f"url:{u}" for u in other.doc_urls} - hubs) or (
+                other.source != doc.source and doc.doc_keys and other.doc_keys
+                and set(doc.doc_keys) & set(other.doc_keys) - hubs)
             links_here = other.url in doc.links or doc.url in other.links
             if shared_doc or text_match(doc, other) or (
                     links_here and _is_link_target(docs, by_url, other, doc)):
@@ -290,7 +314,22 @@ def _is_link_target(docs: dict[str, StoryDoc], by_url: dict[str, StoryDoc], a: S
 
 
 def rebuild(db: Database) -> dict[str, int]:
-    """Re-derive every story from scratch and rewrite the index; returns figures for the log."""
+    """Re-derive every story from scratch and rewrite the index; returns figures for the log.
+
+    Python's cyclic garbage collector is paused meanwhile: a rebuild makes millions of small containers
+    (sets of shingles, lists of links) and none of them cyclic, so every full collection would walk them
+    all again, which made a rebuild grow faster than the number of publications (200,000 took 2.5 times
+    as long as 100,000); reference counting still frees everything."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _rebuild(db)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _rebuild(db: Database) -> dict[str, int]:
     docs = [to_doc(r, shingled=False) for r in stories.load_docs(db, None)]
     # publications indexed with the text they still have keep their band keys: never hashed again
     stored = stories.indexed_bands(db, {d.id: d.content_hash for d in docs})
@@ -306,7 +345,7 @@ def rebuild(db: Database) -> dict[str, int]:
         rows = [i for i, d in enumerate(docs) if d.id in kept]
         keys[rows] = np.frombuffer(b"".join(stored[docs[i].id] for i in rows), dtype="<i8").reshape(-1, BANDS)
     candidates: dict[str, set[str]] = defaultdict(set)
-    first, second = bucket_pairs(keys)
+    first, second = _could_join(docs, *bucket_pairs(keys))
     ids = [d.id for d in docs]
     for a, b in zip(first.tolist(), second.tolist(), strict=True):
         candidates[ids[a]].add(ids[b])
