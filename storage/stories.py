@@ -183,9 +183,19 @@ def set_stories(db: Database, stories: list[list[str]], rebuild: bool = False) -
         previous = story_ids(db)
         used: set[int] = set()
         assigned: list[tuple[int, str]] = []  # a rebuild moves no story into another: written in one go
+        # a rebuild's new stories are numbered as one insert at a time would (the next rowid), then
+        # inserted together
+        next_id = db.execute("select coalesce(max(id), 0) + 1 from clusters").fetchone()[0]
+        new_ids: list[tuple[int]] = []
         for members in stories:
             old = sorted({previous[i] for i in members if i in previous} - used)
-            keep = old[0] if old else insert_row(db, "clusters", {"title": "", "size": 0})
+            if old:
+                keep = old[0]
+            elif rebuild:
+                keep, next_id = next_id, next_id + 1
+                new_ids.append((keep,))
+            else:
+                keep = insert_row(db, "clusters", {"title": "", "size": 0})
             if rebuild:
                 assigned += [(keep, m) for m in members]
             else:
@@ -196,6 +206,7 @@ def set_stories(db: Database, stories: list[list[str]], rebuild: bool = False) -
                            [keep, *old[1:]])
             used.add(keep)
         if rebuild:  # only the rows whose story changes are written (a publication row holds its text)
+            db.conn.executemany("insert into clusters (id, title, size) values (?, '', 0)", new_ids)
             final = {m: keep for keep, m in assigned}
             db.conn.executemany("update publications set cluster_id = ? where id = ?",
                                 [(final.get(pid), pid) for pid in previous if final.get(pid) != previous[pid]]
