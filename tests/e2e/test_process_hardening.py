@@ -171,7 +171,10 @@ def test_a_writer_lock_that_appears_mid_crawl_is_the_runs_message(tmp_path):
     wait_for(lambda: child_pid(db, crawl.pid), what="the crawl child")
     holder = sqlite3.connect(db, isolation_level=None, timeout=30)
     holder.execute("BEGIN IMMEDIATE")  # the first page's items are buffered; the slow page comes after this
-    time.sleep(30)  # past every retry of the crawl's writes
+    # past every retry of the crawl's writes, its closing write included (batches are written on a writer
+    # thread while the crawl goes on, so how long that takes is not a fixed number of seconds)
+    log_text = lambda: "".join(p.read_text(errors="replace") for p in (tmp_path / "logs").glob("*.log"))  # noqa: E731
+    wait_for(lambda: "could not be closed yet" in log_text(), timeout=120, what="the closing write to give up")
     holder.execute("ROLLBACK")
     holder.close()
     out, err = crawl.communicate(timeout=120)
