@@ -218,10 +218,13 @@ def test_an_index_locked_by_another_process_is_still_read_and_never_blocks(db, t
 
 @pytest.fixture
 def govuk(tmp_path):
-    """The real GOV.UK Content API documents of the recorded site (title, description, body)."""
+    """The real GOV.UK Content API documents (tests/fixtures/_govuk_types, byte for byte from realdata):
+    title, description, body."""
     items = []
-    for path in sorted((FIXTURES / "csprp_govuk" / "content").glob("*.json")):
+    for path in sorted((FIXTURES / "_govuk_types" / "content").glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
+        if not doc.get("title"):  # the 'gone' and 'redirect' documents: nothing to search
+            continue
         items.append(RawItem(source="csprp_govuk", natural_key=path.stem, url=f"https://www.gov.uk/{path.stem}",
                              title=doc["title"], summary=doc.get("description") or "",
                              body_text=html_to_text(doc.get("details", {}).get("body")),
