@@ -168,12 +168,31 @@ def after_runs(config: Config, db: Database, run_ids: list[int], clock: Clock) -
     from pipeline import stories
     from pipeline.ops import health
 
-    steps: tuple[AfterRunStep, ...] = (stories.after_runs_step, health.check_runs)
+    steps: tuple[AfterRunStep, ...] = (stories.after_runs_step, search_index_step, health.check_runs)
     for step in steps:
         try:
             step(config, db, run_ids, clock)
         except Exception:  # a failing step is logged, the crawl's data stays
             log.exception("after-run step %s failed", step.__name__)
+
+
+def search_index_step(config: Config, db: Database, run_ids: list[int], clock: Clock) -> None:
+    """Bring the search index (``<database>.search``, when one was built) up to date with what the runs
+    stored, so that ``search`` answers from it at once. Without an index there is nothing to do; an index
+    another process is writing, or one of another database, is said in one line and left to
+    ``search-index`` (``search`` answers with FTS5 meanwhile)."""
+    from storage import search_index
+
+    path = search_index.database_path(db)
+    if path is None or not search_index.index_dir(path).is_dir():
+        return
+    try:
+        read = search_index.update(db)
+    except search_index.IndexUnavailable as exc:
+        log.warning("search index not brought up to date: %s", exc)
+        return
+    if read:
+        log.info("search index: %d publication(s) read", read)
 
 
 def _run_children(config: Config, sources: list[Source], db: Database, db_path: str, server: ReplayServer | None,

@@ -48,3 +48,32 @@ def test_ctrl_c_stops_crawls_and_closes_their_runs(tmp_path, monkeypatch):
     run = query(tmp_path / "x.db", "select * from runs")[0]
     assert run["status"] == "interrupted" and run["finished_at"]
     assert query(tmp_path / "x.db", "pragma integrity_check")[0]["integrity_check"] == "ok"
+
+
+@pytest.mark.e2e
+def test_a_crawl_brings_a_built_search_index_up_to_date(tmp_path):
+    # an analyst built the search index once; the next crawl's publications are read into it by the
+    # runner, so that `search` answers from the index at once instead of falling back to FTS5
+    from storage import search_index
+    from storage.db import open_db
+
+    config = load_config(CONFIG)
+    db_path = tmp_path / "x.db"
+    search_index.rebuild(open_db(db_path))  # built on the empty database
+    state_file = search_index.index_dir(db_path) / search_index.STATE_FILE
+    built = json.loads(state_file.read_text())
+    [run] = runner.crawl_sources(config, [config.source("csprp_govuk")], str(db_path),
+                                 replay=[str(FIXTURES / "csprp_govuk")])
+    assert run["status"] == "ok"
+    db = open_db(db_path)
+    assert search_index.behind(db, built) == 7  # the crawl's seven publications...
+    assert search_index.behind(db, json.loads(state_file.read_text())) == 0  # ...read into the index
+
+
+def test_no_search_index_means_nothing_to_bring_up_to_date(tmp_path):
+    from storage import search_index
+    from storage.db import open_db
+
+    db = open_db(tmp_path / "x.db")
+    runner.search_index_step(load_config(CONFIG), db, [], None)  # type: ignore[arg-type]
+    assert not search_index.index_dir(tmp_path / "x.db").exists()
