@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateparser
@@ -57,6 +58,9 @@ _LABEL = re.compile(
 _YEAR = re.compile(r"^\(?\s*(?:published\s+)?((?:19|20)\d\d)\s*\)?$", re.I)
 _ISO_START = re.compile(r"^\d{4}-\d\d")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
+# "5 March 2024", "March 2024", "5 Sept 2024": the commonest label of the HTML sites, read without dateutil
+# (tests/pipeline/test_normalise.py checks every day of every month name against the dateutil reading).
+_DAY_MONTH_YEAR = re.compile(r"^(?:(\d{1,2}) )?([A-Za-z]+) ((?:19|20)\d\d)$")
 _URL_MONTH = re.compile(r"^((?:19|20)\d\d)/([a-z]+)$", re.I)
 _MONTH_NAMES = (
     ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
@@ -83,7 +87,12 @@ def parse_date(raw: str | None) -> ParsedDate | None:
     Datetimes become UTC (``2016-12-25T00:15:06Z``); a datetime without an offset is read as UK local
     time, since every source is a UK site. Day-first is assumed for numeric dates (UK usage).
     """
-    text = " ".join((raw or "").split())
+    return _parse_date(" ".join((raw or "").split()))
+
+
+@lru_cache(maxsize=4096)
+def _parse_date(text: str) -> ParsedDate | None:
+    """parse_date of a whitespace-folded text; cached, since one crawl sees the same dates many times."""
     text = _LABEL.sub("", text).strip(" .,;")
     if not text:
         return None
@@ -92,6 +101,13 @@ def parse_date(raw: str | None) -> ParsedDate | None:
     if m := _URL_MONTH.match(text):
         month = MONTHS.get(m.group(2).lower())
         return ParsedDate(f"{m.group(1)}-{month:02d}", "month") if month else None
+    if (m := _DAY_MONTH_YEAR.match(text)) and (month := MONTHS.get(m.group(2).lower())):
+        if m.group(1) is None:
+            return ParsedDate(f"{m.group(3)}-{month:02d}", "month")
+        try:
+            return ParsedDate(date(int(m.group(3)), month, int(m.group(1))).isoformat(), "day")
+        except ValueError:
+            return None
     if _ISO_DATETIME.match(text):  # API timestamps: the standard library reads them ten times faster
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

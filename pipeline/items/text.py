@@ -36,9 +36,8 @@ def html_to_text(markup: str | None) -> str:
             bad.drop_tree()
         else:
             bad.clear()
-    for el in root.iter():
-        if isinstance(el.tag, str) and el.tag in _BLOCK_TAGS:
-            el.tail = "\n" + (el.tail or "")
-            el.text = "\n" + (el.text or "")
+    for el in root.iter(*_BLOCK_TAGS):  # lxml picks the block elements out in C
+        el.tail = "\n" + (el.tail or "")
+        el.text = "\n" + (el.text or "")
     lines = (" ".join(line.split()) for line in root.text_content().splitlines())
     return "\n".join(line for line in lines if line)

@@ -8,6 +8,12 @@ from collections.abc import Iterable
 from w3lib.url import canonicalize_url, url_query_cleaner
 
 TRACKING_PARAMS = ("fbclid", "gclid", "mc_cid", "mc_eid", "_ga", "_gl")
+# A URL that w3lib's canonicalize_url would give back unchanged (once its fragment is dropped): lower-case
+# host, no port, no query, a path of unreserved characters only and no dot segment. Most links on a page are
+# like this; for them canonical_url skips w3lib's parse-and-rebuild (tests/pipeline/test_urls.py checks the
+# two agree on every URL the pattern matches).
+_ALREADY_CANONICAL = re.compile(r"https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?:/(?!\.)[A-Za-z0-9._~-]*)+")
+_QUERY_PARAM = re.compile(r"[?&]([^=&#]+)")
 
 
 def canonical_url(url: str, trailing_slash: str = "keep") -> str:
@@ -18,11 +24,15 @@ def canonical_url(url: str, trailing_slash: str = "keep") -> str:
     url = url.strip()
     if not url:
         return ""
-    query_params = re.findall(r"[?&]([^=&#]+)", url)
-    tracking = [p for p in query_params if p.lower().startswith("utm_") or p.lower() in TRACKING_PARAMS]
-    if tracking:
-        url = url_query_cleaner(url, tracking, remove=True, keep_fragments=True)
-    url = canonicalize_url(url, keep_fragments=False)
+    base = url.split("#", 1)[0]
+    if _ALREADY_CANONICAL.fullmatch(base):
+        url = base
+    else:
+        query_params = _QUERY_PARAM.findall(url)
+        tracking = [p for p in query_params if p.lower().startswith("utm_") or p.lower() in TRACKING_PARAMS]
+        if tracking:
+            url = url_query_cleaner(url, tracking, remove=True, keep_fragments=True)
+        url = canonicalize_url(url, keep_fragments=False)
     if url.startswith("http://"):
         url = "https://" + url[len("http://") :]
     return _apply_slash_rule(url, trailing_slash)

@@ -186,3 +186,28 @@ def test_values_of_the_wrong_kind_or_out_of_range_are_invalid_naming_the_field(k
 def test_none_is_read_as_empty_and_bounds_are_inclusive():
     pub = normalise(_item(summary=None, topics=None, published="1900-01-01", updated="2100-12-31"))
     assert (pub.summary, pub.topics, pub.published_at, pub.updated_at) == ("", (), "1900-01-01", "2100-12-31")
+
+
+def test_parse_date_day_month_year_fast_path_reads_as_dateutil():
+    """"5 March 2024" and "March 2024" are read without dateutil; every day (valid or not) of every month
+    name, in every case, gives what the two dateutil readings give."""
+    from dateutil import parser as dateparser
+
+    from pipeline.items.dates import _DEFAULT_A, _DEFAULT_B, MONTHS, ParsedDate, _parse_date
+
+    def by_dateutil(text: str) -> ParsedDate | None:
+        try:
+            a = dateparser.parse(text, default=_DEFAULT_A, dayfirst=True, fuzzy=True)
+            b = dateparser.parse(text, default=_DEFAULT_B, dayfirst=True, fuzzy=True)
+        except (ValueError, OverflowError):
+            return None
+        if a.day != b.day:
+            return ParsedDate(f"{a.year:04d}-{a.month:02d}", "month")
+        assert (a.hour, a.minute) != (b.hour, b.minute)
+        return ParsedDate(a.date().isoformat(), "day")
+
+    for name in [*MONTHS, *(m.upper() for m in MONTHS), *(m.capitalize() for m in MONTHS)]:
+        for year in (1900, 2024, 2099):
+            for day in (None, 0, 1, 9, "09", 28, 29, 30, 31, 32):
+                text = f"{name} {year}" if day is None else f"{day} {name} {year}"
+                assert _parse_date(text) == by_dateutil(text), text
