@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Iterable, Iterator
-from operator import itemgetter
+from itertools import chain
 from typing import Any
 
+import numpy as np
 from sqlite_utils import Database
 
 from storage.db import insert_row, marks
@@ -49,29 +50,33 @@ def pending_ids(db: Database) -> list[str]:
 def index_entries(db: Database, entries: list[dict[str, Any]]) -> None:
     """Replace the index rows of these publications: ``{id, content_hash, bands, links, doc_keys}``."""
     with db.atomic():
-        for part in _chunks(entries):
+        for part in _chunks(entries):  # every old row first: a rowid may have passed to another publication
             ids = [e["id"] for e in part]
             marks = ",".join("?" * len(ids))
             _delete_bands(db, ids)
             for table in ("story_links", "story_documents"):
                 db.execute(f"delete from {table} where publication_id in ({marks})", ids)
+        for part in _chunks(entries):
             _insert_entries(db, part)
 
 
 def _delete_bands(db: Database, ids: list[str]) -> None:
-    """Delete the ``story_bands`` rows of these publications, found by their keys (``story_indexed.band_keys``):
-    the table is keyed by band key, then publication id, with no index by publication (migration m012)."""
-    rows: list[tuple[int, str]] = []
-    unknown: list[str] = []
-    for pid, blob in db.execute(f"select publication_id, band_keys from story_indexed where publication_id in "
-                                f"({','.join('?' * len(ids))})", ids):
+    """Delete the ``story_bands`` rows of these publications, found by their keys (``story_indexed.band_keys``)
+    and the rowid they were indexed under (``story_indexed.publication_rowid``): the table is keyed by band
+    key, then publication rowid, with no index by publication (migrations m012, m013)."""
+    rows: list[tuple[int, int]] = []
+    unknown: list[int] = []
+    for blob, rowid in db.execute(f"select band_keys, publication_rowid from story_indexed where publication_id in "
+                                  f"({','.join('?' * len(ids))})", ids):
+        if rowid is None:  # gone before m013, which kept no band row of it
+            continue
         if blob is None:
-            unknown.append(pid)
+            unknown.append(rowid)
         else:
-            rows += [(k, pid) for k in struct.unpack(f"<{len(blob) // 8}q", blob)]
-    db.conn.executemany("delete from story_bands where band_key = ? and publication_id = ?", rows)
+            rows += [(k, rowid) for k in struct.unpack(f"<{len(blob) // 8}q", blob)]
+    db.conn.executemany("delete from story_bands where band_key = ? and publication_rowid = ?", rows)
     if unknown:  # indexed before its keys were kept beside it (none since m012): the whole table is read
-        db.execute(f"delete from story_bands where publication_id in ({','.join('?' * len(unknown))})", unknown)
+        db.execute(f"delete from story_bands where publication_rowid in ({','.join('?' * len(unknown))})", unknown)
 
 
 _INDEX_TABLES = ("story_bands", "story_links", "story_documents", "story_indexed")
@@ -80,9 +85,11 @@ _INDEX_TABLES = ("story_bands", "story_links", "story_documents", "story_indexed
 def indexed_bands(db: Database, current: dict[str, str]) -> dict[str, bytes]:
     """The stored LSH band keys (``story_indexed.band_keys``: 32 signed 64-bit integers, little-endian) of
     the publications indexed with the content hash they still have (``current``: id → content hash): what a
-    rebuild need not hash again. One row per publication, not its 32 ``story_bands`` rows."""
+    rebuild need not hash again. One row per publication, not its 32 ``story_bands`` rows. A publication
+    whose rowid is no longer the one its band rows name (a ``VACUUM`` may renumber) is indexed again."""
     return {pid: keys for pid, h, keys in db.execute(
-        "select publication_id, content_hash, band_keys from story_indexed where band_keys is not null")
+        "select s.publication_id, s.content_hash, s.band_keys from story_indexed s join publications p "
+        "on p.id = s.publication_id and p.rowid = s.publication_rowid where s.band_keys is not null")
         if current.get(pid) == h}
 
 
@@ -118,17 +125,33 @@ def rewrite_index(db: Database, entries: list[dict[str, Any]], keep: set[str]) -
         index_entries(db, entries)
 
 
+def _rowids(db: Database, ids: list[str]) -> dict[str, int]:
+    if len(ids) > 5 * CHUNK:  # most of the table: one scan of the id index
+        return dict(db.execute("select id, rowid from publications"))
+    found: dict[str, int] = {}
+    for part in _chunks(ids):
+        found.update(db.execute(f"select id, rowid from publications where id in ({','.join('?' * len(part))})",
+                                part))
+    return found
+
+
 def _insert_entries(db: Database, part: list[dict[str, Any]]) -> None:
-    # in key order: each row goes at the end of the table's B-tree (keyed by band key, then publication id)
-    bands = [(k, e["id"]) for e in part for k in e["bands"]]
-    bands.sort(key=itemgetter(0))
-    db.conn.executemany("insert or ignore into story_bands (band_key, publication_id) values (?, ?)", bands)
+    rowids = _rowids(db, [e["id"] for e in part])
+    present = [e for e in part if e["id"] in rowids]  # a publication deleted meanwhile is not indexed
+    keys = np.fromiter(chain.from_iterable(e["bands"] for e in present), dtype=np.int64)
+    owners = np.repeat(np.array([rowids[e["id"]] for e in present], dtype=np.int64),
+                       [len(e["bands"]) for e in present])
+    # in key order: each row goes at the end of the table's B-tree (keyed by band key, then publication rowid)
+    order = np.lexsort((owners, keys))
+    db.conn.executemany("insert or ignore into story_bands (band_key, publication_rowid) values (?, ?)",
+                        zip(keys[order].tolist(), owners[order].tolist(), strict=True))
     db.conn.executemany("insert into story_links (url, publication_id) values (?, ?)",
-                        [(u, e["id"]) for e in part for u in e["links"]])
+                        [(u, e["id"]) for e in present for u in e["links"]])
     db.conn.executemany("insert into story_documents (key, publication_id) values (?, ?)",
-                        [(k, e["id"]) for e in part for k in e["doc_keys"]])
-    db.conn.executemany("insert or replace into story_indexed (publication_id, content_hash, band_keys) "
-                        "values (?, ?, ?)", [(e["id"], e["content_hash"], pack_bands(e["bands"])) for e in part])
+                        [(k, e["id"]) for e in present for k in e["doc_keys"]])
+    db.conn.executemany("insert or replace into story_indexed (publication_id, content_hash, band_keys, "
+                        "publication_rowid) values (?, ?, ?, ?)",
+                        [(e["id"], e["content_hash"], pack_bands(e["bands"]), rowids[e["id"]]) for e in present])
 
 
 def clear_index(db: Database) -> None:
@@ -145,7 +168,8 @@ def _lookup(db: Database, sql: str, values: Iterable[Any]) -> set[str]:
 
 
 def ids_by_band(db: Database, keys: Iterable[int]) -> set[str]:
-    return _lookup(db, "select distinct publication_id from story_bands where band_key in ({marks})", keys)
+    return _lookup(db, "select distinct p.id from story_bands b join publications p on p.rowid = b.publication_rowid "
+                       "where b.band_key in ({marks})", keys)
 
 
 def ids_by_url(db: Database, urls: Iterable[str]) -> set[str]:

@@ -40,6 +40,10 @@ def cluster_of(db, url):
     return db.execute("select cluster_id from publications where url = ?", [url]).fetchone()[0]
 
 
+# the story index's band rows as (band key, publication id): story_bands holds the publication's rowid (m013)
+BAND_ROWS = "select b.band_key, p.id from story_bands b join publications p on p.rowid = b.publication_rowid"
+
+
 def groups(db):
     rows = db.execute("select cluster_id, group_concat(url, ' ') from publications where cluster_id is not null "
                       "group by cluster_id order by cluster_id").fetchall()
@@ -171,20 +175,42 @@ def test_rebuild_hashes_only_what_changed_and_gives_the_same_stories_and_index(d
     assert first["hashed"] == 3, "an empty index: everything is hashed"
     assert db.execute(indexes).fetchall() == before and len(before) == 5, \
         "the B-trees dropped for the bulk insert are back"
-    index = sorted(db.execute("select band_key, publication_id from story_bands"))
+    index = sorted(db.execute(BAND_ROWS))
     stored = groups(db)
     again = stories.rebuild(db)
     assert again["hashed"] == 0, "nothing changed: nothing is hashed again"
-    assert groups(db) == stored and sorted(db.execute("select band_key, publication_id from story_bands")) == index
+    assert groups(db) == stored and sorted(db.execute(BAND_ROWS)) == index
     add(db, {**ANNUAL, "summary": "Corrected."}, now="2025-01-03T00:00:00Z")
     assert stories.rebuild(db)["hashed"] == 1
-    changed = sorted(db.execute("select band_key, publication_id from story_bands"))
+    changed = sorted(db.execute(BAND_ROWS))
     db.execute("delete from story_bands")
     db.execute("delete from story_indexed")
     assert stories.rebuild(db)["hashed"] == 3
-    assert sorted(db.execute("select band_key, publication_id from story_bands")) == changed, \
+    assert sorted(db.execute(BAND_ROWS)) == changed, \
         "the kept keys are the keys hashing gives"
 
+
+def test_band_rows_name_publications_by_rowid_and_follow_a_deleted_or_renumbered_one(db):
+    add(db, ANNUAL, REVIEW, dict(source="b", url="https://b.org/1", title="Two", documents=[{"url": PDF}]),
+        dict(source="c", url="https://c.org/1", title="Three", documents=[{"url": PDF}]))
+    stories.rebuild(db)
+    rowids = dict(db.execute("select id, rowid from publications"))
+    assert {r for (r,) in db.execute("select distinct publication_rowid from story_bands")} == set(rowids.values())
+    assert len(db.execute(BAND_ROWS).fetchall()) == 4 * stories.BANDS
+    gone = "b:https://b.org/1"
+    assert gone in rowids
+    db.execute("delete from publications where id = ?", [gone])
+    assert stories.rebuild(db)["hashed"] == 0
+    left = {r for (r,) in db.execute("select distinct publication_rowid from story_bands")}
+    assert left == {r for pid, r in rowids.items() if pid != gone}, "the deleted publication's rows are gone"
+    assert gone not in {pid for (pid,) in db.execute("select publication_id from story_indexed")}
+    index, stored = sorted(db.execute(BAND_ROWS)), groups(db)
+    moved = "c:https://c.org/1"  # as a VACUUM may renumber a publication
+    db.execute("update publications set rowid = (select max(rowid) + 10 from publications) where id = ?", [moved])
+    assert stories.rebuild(db)["hashed"] == 1, "a publication under another rowid is indexed again"
+    assert sorted(db.execute(BAND_ROWS)) == index and groups(db) == stored
+    assert db.execute("select count(*) from story_bands where publication_rowid not in "
+                      "(select rowid from publications)").fetchone()[0] == 0
 
 def test_band_keys_are_stable_integers():
     doc = stories.to_doc({"id": "x", "source": "s", "url": "u", "title": "A title here", "summary": "and words",
@@ -279,22 +305,27 @@ def test_band_keys_are_kept_one_blob_per_publication_and_the_m012_migrations_mov
 
     def rows():
         out = {}
-        for key, pid in db.execute("select band_key, publication_id from story_bands"):
+        for key, pid in db.execute(BAND_ROWS):
             out.setdefault(pid, []).append(key)
         return {pid: sorted(k) for pid, k in out.items()}
 
     assert blobs() == rows() and len(blobs()) == 3 and all(len(k) == stories.BANDS for k in rows().values())
     kept, stored = blobs(), groups(db)
-    # the index as it was before m012: story_bands a rowid table with two indexes, no band_keys
+    # the index as it was before m012 (and m013): story_bands a rowid table with two indexes, no band_keys
     db.execute("alter table story_indexed drop column band_keys")
+    db.execute("alter table story_indexed drop column publication_rowid")
     db.execute("alter table story_bands rename to story_bands_m012")
     db.execute("create table story_bands (band_key integer, publication_id text)")
-    db.execute("insert into story_bands select * from story_bands_m012")
+    db.execute("insert into story_bands select b.band_key, p.id from story_bands_m012 b "
+               "join publications p on p.rowid = b.publication_rowid")
     db.execute("drop table story_bands_m012")
     db.execute("create index story_bands_band_key on story_bands (band_key)")
     db.execute("create index story_bands_publication_id on story_bands (publication_id)")
     migrations.m012_story_band_keys_per_publication(db)
     migrations.m012_story_bands_keyed_by_band(db)
+    assert sorted(db.execute("select band_key, publication_id from story_bands")) == sorted(
+        (k, pid) for pid, keys in kept.items() for k in keys), "m012: keyed by band key and publication id"
+    migrations.m013_story_bands_by_publication_rowid(db)
     assert blobs() == kept and rows() == kept, "the keys are kept, beside each publication and by key"
     assert "without rowid" in db.execute("select sql from sqlite_master where name = 'story_bands'").fetchone()[0]
     assert stories.rebuild(db)["hashed"] == 0 and groups(db) == stored
