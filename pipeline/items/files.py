@@ -3,6 +3,7 @@ data sheet) and which are media we refuse to download (images, video, audio: the
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 DOCUMENT_EXTENSIONS = frozenset(
@@ -44,6 +45,7 @@ def media_extension(url: str) -> str:
     return ext if ext in MEDIA_EXTENSIONS else ""
 
 
+@lru_cache(maxsize=1024)  # a crawl sees a handful of Content-Type values, each checked twice per response
 def is_media_type(content_type: str | bytes | None) -> bool:
     """True for image/*, video/*, audio/* and the other media types; HTML, PDF, JSON, XML, text are not."""
     if isinstance(content_type, bytes):

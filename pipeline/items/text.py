@@ -39,5 +39,4 @@ def html_to_text(markup: str | None) -> str:
     for el in root.iter(*_BLOCK_TAGS):  # lxml picks the block elements out in C
         el.tail = "\n" + (el.tail or "")
         el.text = "\n" + (el.text or "")
-    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
-    return "\n".join(line for line in lines if line)
+    return "\n".join([" ".join(words) for line in root.text_content().splitlines() if (words := line.split())])
