@@ -35,11 +35,15 @@ class BatchResult:
     kept_body: list[str] = field(default_factory=list)  # URLs whose empty or shrunken new body was refused
 
 
+# json.dumps(value, ensure_ascii=False) makes a new encoder per call: one kept, the same text
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _row(pub: Publication) -> dict[str, Any]:
     row: dict[str, Any] = {c: getattr(pub, c) for c in _PUB_COLUMNS}
-    row["topics"] = json.dumps(list(pub.topics), ensure_ascii=False)
-    row["documents"] = json.dumps([d.as_json() for d in pub.documents], ensure_ascii=False)  # pages when known
-    row["links"] = json.dumps(list(pub.links), ensure_ascii=False)
+    row["topics"] = _to_json(list(pub.topics)) if pub.topics else "[]"
+    row["documents"] = _to_json([d.as_json() for d in pub.documents]) if pub.documents else "[]"  # pages when known
+    row["links"] = _to_json(list(pub.links)) if pub.links else "[]"
     return row
 
 
