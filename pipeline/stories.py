@@ -330,9 +330,12 @@ def rebuild(db: Database) -> dict[str, int]:
 
 
 def _rebuild(db: Database) -> dict[str, int]:
-    docs = [to_doc(r, shingled=False) for r in stories.load_docs(db, None)]
-    # publications indexed with the text they still have keep their band keys: never hashed again
-    stored = stories.indexed_bands(db, {d.id: d.content_hash for d in docs})
+    loaded = stories.load_docs(db, None)
+    docs = [to_doc(r, shingled=False) for r in loaded]
+    # publications indexed with the text (and under the rowid) they still have keep their band keys: never
+    # hashed again
+    stored = stories.indexed_bands(db, {d.id: (d.content_hash, r["rowid"]) for d, r in zip(docs, loaded, strict=True)})
+    del loaded
     size = BANDS * 8
     kept = {d.id for d in docs if len(stored.get(d.id, b"")) == size}
     changed = [d for d in docs if d.id not in kept]

@@ -17,7 +17,7 @@ from storage.db import insert_row, marks
 CHUNK = 500  # SQLite's default limit on bound parameters is far above this; chunks keep statements small
 
 _DOC_COLUMNS = ("id, source, url, title, summary, published_at, first_seen_at, links, documents, cluster_id, "
-                "content_hash")
+                "content_hash, rowid")
 
 
 def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -26,7 +26,7 @@ def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
 
 
 def load_docs(db: Database, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """Publications as story matching needs them (links and documents decoded)."""
+    """Publications as story matching needs them (links and documents decoded, and their ``rowid``)."""
     if ids is None:
         rows = list(db.query(f"select {_DOC_COLUMNS} from publications"))
     else:
@@ -82,15 +82,15 @@ def _delete_bands(db: Database, ids: list[str]) -> None:
 _INDEX_TABLES = ("story_bands", "story_links", "story_documents", "story_indexed")
 
 
-def indexed_bands(db: Database, current: dict[str, str]) -> dict[str, bytes]:
+def indexed_bands(db: Database, current: dict[str, tuple[str, int]]) -> dict[str, bytes]:
     """The stored LSH band keys (``story_indexed.band_keys``: 32 signed 64-bit integers, little-endian) of
-    the publications indexed with the content hash they still have (``current``: id → content hash): what a
-    rebuild need not hash again. One row per publication, not its 32 ``story_bands`` rows. A publication
-    whose rowid is no longer the one its band rows name (a ``VACUUM`` may renumber) is indexed again."""
-    return {pid: keys for pid, h, keys in db.execute(
-        "select s.publication_id, s.content_hash, s.band_keys from story_indexed s join publications p "
-        "on p.id = s.publication_id and p.rowid = s.publication_rowid where s.band_keys is not null")
-        if current.get(pid) == h}
+    the publications indexed with the content hash and under the rowid they still have (``current``: id →
+    (content hash, rowid), as ``load_docs`` gives them): what a rebuild need not hash again. One row per
+    publication, not its 32 ``story_bands`` rows. A publication whose rowid is no longer the one its band
+    rows name (a ``VACUUM`` may renumber) is indexed again."""
+    return {pid: keys for pid, h, rowid, keys in db.execute(
+        "select publication_id, content_hash, publication_rowid, band_keys from story_indexed "
+        "where band_keys is not null") if current.get(pid) == (h, rowid)}
 
 
 def pack_bands(keys: list[int]) -> bytes:
