@@ -105,8 +105,10 @@ def pipeline_crawl(config_path: Path, slug: str, db: Path, server, log: Path,
     return result, row
 
 
-def bare_crawl(config_path: Path, slug: str, db: Path, server, log: Path) -> tuple[Crawl, dict]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--bare-child", "--config", str(config_path),
+def bare_crawl(config_path: Path, slug: str, db: Path, server, log: Path,
+               profile: Path | None = None) -> tuple[Crawl, dict]:
+    profiling = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    cmd = [sys.executable, *profiling, str(Path(__file__).resolve()), "--bare-child", "--config", str(config_path),
            "--source", slug, "--db", str(db), "--replay-address", server.address]
     result, out = _timed(cmd, server, log)
     return result, json.loads(out.strip().splitlines()[-1])
@@ -215,6 +217,31 @@ def show_profile(report: Report, slug: str, config_path: Path, work: Path, serve
         text = io.StringIO()
         pstats.Stats(str(out), stream=text).sort_stats(order).print_stats(30)
         report.note(f"{slug}: profile of the pipeline crawl process by {order}:\n" + text.getvalue())
+    bare_out = work / f"{slug}-bare.prof"
+    log = work / f"crawl-overhead-{slug}.log"
+    bare_crawl(config_path, slug, work / f"{slug}-bare-profile.db", server, log, bare_out)
+    pipe, bare = _by_module(pstats.Stats(str(out))), _by_module(pstats.Stats(str(bare_out)))
+    rows = sorted(set(pipe) | set(bare), key=lambda m: bare.get(m, 0.0) - pipe.get(m, 0.0))[:25]
+    report.note(f"{slug}: where the pipeline's main thread spends more than the bare spider's (own time by module, "
+                "s, profiled: pipeline - bare = difference; the writer thread is not profiled):\n"
+                + "\n".join(f"      {pipe.get(m, 0.0):7.3f} - {bare.get(m, 0.0):7.3f} = "
+                            f"{pipe.get(m, 0.0) - bare.get(m, 0.0):7.3f}  {m}" for m in rows))
+
+
+def _by_module(stats) -> dict[str, float]:
+    """A profile's own time summed by module (a package's file, a project file, or a builtin)."""
+    totals: dict[str, float] = {}
+    for (path, _line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
+        if "site-packages/" in path:
+            module = path.split("site-packages/", 1)[1]
+        elif path.startswith(str(ROOT)):
+            module = path[len(str(ROOT)) + 1:]
+        elif path == "~":
+            module = f"builtin {name[:50]}"
+        else:
+            module = f"stdlib {Path(path).name}"
+        totals[module] = totals.get(module, 0.0) + own
+    return totals
 
 
 def compare(report: Report, slug: str, config_path: Path, work: Path, server, repeat: int) -> None:
