@@ -68,7 +68,7 @@ def store_many(db: Database, pubs: Iterable[Publication], now: str, chunk: int =
     """Store any number of publications (a first load, an import, a rebuild) in one transaction: batched
     writes of ``chunk`` rows, and the full-text index filled once at the end for every new row."""
     result = BatchResult()
-    with _writing(db), deferred_indexing(db):
+    with _bulk_cache(db), _writing(db), deferred_indexing(db):
         part: list[Publication] = []
         for pub in pubs:
             part.append(pub)
@@ -78,6 +78,28 @@ def store_many(db: Database, pubs: Iterable[Publication], now: str, chunk: int =
         if part:
             _store(db, part, now, result)
     return result
+
+
+BULK_CACHE_KIB = 128 * 1024
+
+
+@contextmanager
+def _bulk_cache(db: Database) -> Iterator[None]:
+    """A page cache of ``BULK_CACHE_KIB`` for a bulk load (SQLite's default is 2 MiB): the id and URL
+    indexes, written in no particular order, and the new full-text segments stay in memory instead of
+    being spilled and read again (100,000 publications: about 1 s of CPU less). The connection's own
+    setting is put back after."""
+    previous = db.execute("pragma cache_size").fetchone()[0]
+    page = db.execute("pragma page_size").fetchone()[0]
+    held_kib = -previous if previous < 0 else previous * page // 1024
+    if held_kib >= BULK_CACHE_KIB:
+        yield
+        return
+    db.execute(f"pragma cache_size = {-BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        db.execute(f"pragma cache_size = {int(previous)}")
 
 
 @contextmanager

@@ -164,8 +164,10 @@ def test_deferred_indexing_gives_the_index_the_triggers_would(db, tmp_path):
     result = store_batch(db, batch, "2025-01-02T00:00:00Z")
     assert (result.new, result.unchanged, result.updated) == (2, 1, 2)
     assert _fts_consistent(db) == 4
+    cache = db.execute("pragma cache_size").fetchone()[0]
     many = store_many(db, (pub(n) for n in range(5, 2505)), now, chunk=700)
     assert many.new == 2500 and _fts_consistent(db) == 2504
+    assert db.execute("pragma cache_size").fetchone()[0] == cache, "the bulk load's larger page cache is given back"
     # a writer that is not storage (an analyst's insert) is still indexed by the trigger
     db.execute("insert into publications (id, source, url, title, first_seen_at, last_seen_at, content_hash) "
                "values ('x:1', 'x', 'https://example.org/x', 'Hand-written neglect note', ?, ?, 'h')", [now, now])
