@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -224,7 +224,14 @@ def _search(db: Database, match: str, filters: Filters, limit: int) -> list[dict
         f"""select p.rowid, p.id, p.source, p.title, p.url, p.content_type, p.published_at,
                    p.published_precision, p.withdrawn_at, p.cluster_id
             from publications p where p.rowid in ({','.join('?' * len(rowids))})""", rowids)}
-    ordered = sorted(rows.values(), key=lambda r: r["id"])
+    return ranked_with_snippets(db, match, list(rows.values()), score, limit)
+
+
+def ranked_with_snippets(db: Database, match: str, rows: list[dict[str, Any]], score: Mapping[int, float],
+                         limit: int) -> list[dict[str, Any]]:
+    """``rows`` (each with its ``rowid``) in FTS5's order: bm25 ``score``, then newest, then id; the first
+    ``limit`` with their snippet and score (the rowid taken out)."""
+    ordered = sorted(rows, key=lambda r: r["id"])
     ordered.sort(key=lambda r: r["published_at"] or "", reverse=True)  # stable: newest first, then id
     ordered.sort(key=lambda r: score[r["rowid"]])  # None dates sort last among ties, as NULLs in SQL
     shown = ordered[:limit]

@@ -33,8 +33,8 @@ from storage.queries import (
     _FTS_TOKEN,
     Filters,
     QueryError,
+    ranked_with_snippets,
     search_match,
-    search_snippets,
 )
 from storage.queries import (
     search as fts5_search,
@@ -475,16 +475,7 @@ def _indexed(db: Database, match: str, filters: Filters, limit: int, folder: Pat
         wanted = min(8 * wanted, MAX_CANDIDATES)
     ranked = sorted(rows, key=lambda r: score[r])[:needed]
     score = _fts5_scores(db, tantivy, ranked, leaves, totals)
-    ordered = sorted((rows[r] for r in ranked), key=lambda r: r["id"])
-    ordered.sort(key=lambda r: r["published_at"] or "", reverse=True)
-    ordered.sort(key=lambda r: score[r["rowid"]])
-    shown = ordered[:limit]
-    snippets = search_snippets(db, match, [r["rowid"] for r in shown])
-    out = []
-    for r in shown:
-        rowid = r.pop("rowid")
-        out.append({**r, "snippet": snippets.get(rowid), "score": score[rowid]})
-    return out
+    return ranked_with_snippets(db, match, [rows[r] for r in ranked], score, limit)
 
 
 class _NoSearcher:
