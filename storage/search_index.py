@@ -435,12 +435,12 @@ def search(db: Database, text: str, filters: Filters | None = None, limit: int =
 
 
 def _indexed(db: Database, match: str, filters: Filters, limit: int, folder: Path | None) -> list[dict[str, Any]]:
-    tantivy = _tantivy()
     folder = folder or _folder_of(db)
-    if not folder.is_dir():
+    if not folder.is_dir():  # before tantivy is loaded: a database without an index pays nothing for it
         raise _Missing(f"no search index at {folder}: `safeguarding-news search-index` builds it")
     if not _has_change_log(db):
         raise _Missing("the database predates the search index (migration m011)")
+    tantivy = _tantivy()
     index = _reader(tantivy, folder)
     _translate(tantivy, index, match, _NoSearcher(), 0, [])  # FTS5 syntax it does not read: before any work
     state = _read_state(folder)
