@@ -61,6 +61,12 @@ def test_readme_is_short_and_links_every_docs_page():
     assert {p.stem for p in PAGES} == set(PAGES_LINKED_FROM_README)
 
 
+def test_readme_names_every_command():
+    """The README's list of commands is where a newcomer learns what there is: every command is in it."""
+    missing = [name for name in sorted(_commands()) if f"`{name}`" not in README_TEXT]
+    assert not missing, f"commands missing from the README's list: {missing}"
+
+
 def test_readme_test_command_is_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     command = re.search(r"Install and run the tests.*?```sh\n(.+?)\n```", README_TEXT, re.S).group(1)
