@@ -1,6 +1,6 @@
 """Crawl overhead: the full pipeline against a bare Scrapy spider on the same pages, in the same run.
 
-    python benchmarks/crawl_overhead.py [--publications 5000] [--sources csprp_govuk iwf] [--repeat 1]
+    python benchmarks/crawl_overhead.py [--publications 5000] [--sources csprp_govuk iwf ...] [--repeat 1]
                                         [--smoke] [--strict] [--workdir DIR]
 
 For each source shape, a synthetic recorded site (benchmarks/synthetic.py) is served by one replay server,
@@ -17,9 +17,12 @@ and crawled twice:
 Throughput is pages per second of the crawl process's whole life (start to exit, robots.txt not counted);
 the figure is pipeline / bare, target at least 0.85; CPU per page of each is printed beside it. Story
 matching and health checks, which ``crawl_sources`` runs after the crawl processes, are not part of it
-(benchmarks/clustering.py times them). Only two source shapes are synthesised (benchmarks/synthetic.py:
-the GOV.UK APIs and the IWF's HTML listings); the WordPress sources are not measured here.
-With ``--repeat N`` the two alternate N times and the fastest of each counts.
+(benchmarks/clustering.py times them). Every source has its shape (benchmarks/synthetic.py), and the bare
+spider follows it as any crawler would: GOV.UK's Search API (``results[].link``, ``start``); the
+Commissioner's WordPress REST API (``/wp-json/``, the type list's ``wp:items``, ``X-WP-TotalPages``); the
+IWF's, the Panel site's and NSPCC Learning's HTML listings (LinkExtractor: their article links and next
+pages). Both crawls must yield the same number of items (a judged figure). With ``--repeat N`` the two
+alternate N times and the fastest of each counts.
 """
 
 from __future__ import annotations
@@ -120,6 +123,15 @@ def bare_crawl(config_path: Path, slug: str, db: Path, server, log: Path,
 # (A JSON API has no links in markup: there the baseline follows the API's own fields, as any crawler must.)
 IWF_ARTICLES = r"/news-media/(news|blogs)/[a-z0-9]+(-[a-z0-9]+)*/?$"
 IWF_PAGES = r"/news-media/(news|blogs)/\?page=\d+$"
+# The Panel's site: its two listings (found by the pipeline in the home page's navigation), the publication
+# links of their cards (in <main>, outside the pagination) and their further pages (/<listing>/page/N/).
+PANEL_LISTINGS = ("/publications/", "/news/")
+PANEL_ARTICLES = r"^https://[^/]+/(publications|news)/[a-z0-9-]+/$"
+PANEL_PAGES = r"/(publications|news)/page/\d+/$"
+# NSPCC Learning: its two listings, their articles and their ?page=N pages.
+NSPCC_LISTINGS = ("/news", "/research-resources")
+NSPCC_ARTICLES = r"^https://[^/]+/(news/\d{4}/[a-z]+|research-resources/\d{4})/[a-z0-9-]+$"
+NSPCC_PAGES = r"/(news|research-resources)\?page=\d+$"
 
 
 def bare_settings(config, source, db: str, replay_address: str) -> dict:
@@ -163,6 +175,67 @@ def baseline_spider(slug: str):
                     yield scrapy.Request(link.url, self.follow)
 
         return Baseline
+    if slug == "csprp_panel_site":
+        cards = LinkExtractor(allow=PANEL_ARTICLES, restrict_xpaths="//main", deny_extensions=[])
+        listing_pages = LinkExtractor(allow=PANEL_PAGES)
+
+        class PanelBaseline(production):  # type: ignore[misc,valid-type]
+            async def start(self):
+                for path in PANEL_LISTINGS:
+                    yield scrapy.Request(self.site + path, self.follow)
+
+            def follow(self, response):
+                for link in cards.extract_links(response):
+                    yield scrapy.Request(link.url, self.parse_detail, cb_kwargs={"card": {}})
+                for link in listing_pages.extract_links(response):
+                    yield scrapy.Request(link.url, self.follow)
+
+        return PanelBaseline
+    if slug == "nspcc_learning":
+        articles, pages = LinkExtractor(allow=NSPCC_ARTICLES), LinkExtractor(allow=NSPCC_PAGES)
+
+        class NspccBaseline(production):  # type: ignore[misc,valid-type]
+            async def start(self):
+                for path in NSPCC_LISTINGS:
+                    yield scrapy.Request(self.base + path, self.follow)
+
+            def follow(self, response):
+                for link in articles.extract_links(response):
+                    yield scrapy.Request(link.url, self.parse_article)
+                for link in pages.extract_links(response):
+                    yield scrapy.Request(link.url, self.follow)
+
+        return NspccBaseline
+    if slug == "childrens_commissioner":
+
+        class RestBaseline(production):  # type: ignore[misc,valid-type]
+            """The REST API's own links: the index, the type list's ``wp:items`` of the wanted types, then
+            each collection's pages as ``X-WP-TotalPages`` counts them."""
+
+            async def start(self):
+                yield scrapy.Request(f"{self.site}/wp-json/", self.index)
+
+            def index(self, response):
+                if "wp/v2" in json.loads(response.text)["namespaces"]:
+                    yield scrapy.Request(f"{self.site}/wp-json/wp/v2/types", self.types)
+
+            def types(self, response):
+                for slug, info in json.loads(response.text).items():
+                    if slug in self.types_wanted:
+                        collection = info["_links"]["wp:items"][0]["href"]
+                        yield scrapy.Request(f"{collection}?per_page={self.per_page}&page=1", self.posts,
+                                             cb_kwargs={"collection": collection, "post_type": slug, "page": 1})
+
+            def posts(self, response, collection, post_type, page):
+                for post in json.loads(response.text):
+                    yield self.finish_item(self.item_from_rest(post, post_type))
+                if page == 1:
+                    for following in range(2, int(response.headers[b"X-WP-TotalPages"]) + 1):
+                        yield scrapy.Request(f"{collection}?per_page={self.per_page}&page={following}", self.posts,
+                                             cb_kwargs={"collection": collection, "post_type": post_type,
+                                                        "page": following})
+
+        return RestBaseline
 
     class ApiBaseline(production):  # type: ignore[misc,valid-type]
         async def start(self):
@@ -246,7 +319,7 @@ def _by_module(stats) -> dict[str, float]:
 
 def compare(report: Report, slug: str, config_path: Path, work: Path, server, repeat: int) -> None:
     log = work / f"crawl-overhead-{slug}.log"
-    pipes, bares = [], []
+    pipes, bares, differences = [], [], []
     for attempt in range(repeat):
         pipe, run = pipeline_crawl(config_path, slug, work / f"{slug}-pipeline-{attempt}.db", server, log)
         bare, stats = bare_crawl(config_path, slug, work / f"{slug}-bare-{attempt}.db", server, log)
@@ -257,6 +330,7 @@ def compare(report: Report, slug: str, config_path: Path, work: Path, server, re
                     f"items, {run['new']} new, {run['errors']} errors; bare {bare.pages} pages in {bare.seconds:.1f} s "
                     f"({bare.rate:.0f}/s, CPU {1000 * bare.cpu / max(bare.pages, 1):.1f} ms/page)")
         report.note(f"  bare spider: {stats.get('item_scraped_count', 0)} items yielded (pipeline: {run['items']})")
+        differences.append(abs(int(stats.get("item_scraped_count", 0)) - int(run["items"] or 0)))
         if run["status"] != "ok":
             report.note(f"  pipeline run message: {run['message']!r}")
     pipe, bare = min(pipes, key=lambda c: c.seconds), min(bares, key=lambda c: c.seconds)
@@ -269,6 +343,8 @@ def compare(report: Report, slug: str, config_path: Path, work: Path, server, re
                 f"pipeline {1000 * cpu_pipe:.2f} ms, bare {1000 * cpu_bare:.2f} ms, bare / pipeline "
                 f"{cpu_bare / max(cpu_pipe, 1e-9):.2f} (the pipeline's own work per page: "
                 f"{1000 * (cpu_pipe - cpu_bare):.2f} ms)")
+    report.figure(f"{slug}: items yielded, |bare - pipeline| (the same work), worst run", max(differences), "==", 0,
+                  fmt="{:.0f}", timing=False)
     report.figure(f"{slug}: throughput pipeline / bare ({pipe.rate:.0f} / {bare.rate:.0f} pages/s)",
                   pipe.rate / bare.rate if bare.rate else 0.0, ">=", TARGET)
 

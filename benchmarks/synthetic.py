@@ -1,6 +1,7 @@
 """Large synthetic recorded sites (DESIGN 3.3) in the shape of the sources, for the benchmarks.
 
-    python benchmarks/synthetic.py OUT [--shape csprp_govuk|iwf|all] [--publications 5000] [--seed 1]
+    python benchmarks/synthetic.py OUT [--shape csprp_govuk|iwf|childrens_commissioner|csprp_panel_site|
+                                   nspcc_learning|all] [--publications 5000] [--seed 1]
                                    [--change 0.01] [--validators detail|all|none]
 
 writes ``OUT/<shape>/manifest.json`` and the response bodies beside it, to be served by ``crawl --replay
@@ -11,7 +12,14 @@ OUT/<shape>`` or ``pipeline.replay.ReplayServer``:
   the fields, attachments and links of real Content API documents;
 - ``iwf``: the IWF's listings (``/news-media/news/?page=N`` and ``/news-media/blogs/?page=N``, newest first,
   an empty page after the last) and article pages ("Published:  Sun 2 Feb 2025", standfirst, body, tags,
-  related articles, a site header and footer of realistic weight).
+  related articles, a site header and footer of realistic weight);
+- ``childrens_commissioner`` (WordPress, its first door): the REST API, ``/wp-json/``, ``/wp-json/wp/v2/types``
+  and the ``posts`` and ``resource`` collections, 100 posts a page with ``X-WP-TotalPages``;
+- ``csprp_panel_site`` (WordPress, the HTML door): no REST API, feed or wp-sitemap.xml (404), a home page whose
+  navigation links the listings (``/publications/``, ``/news/``, paged ``/page/N/``), publication pages with
+  a type label, "Published 2 February 2024" and each file's size, type and pages;
+- ``nspcc_learning``: no sitemap (404), the listings ``/news`` and ``/research-resources`` (``?page=N``) and
+  their articles (``/news/<yyyy>/<month>/<slug>``, ``/research-resources/<yyyy>/<slug>``).
 
 Body text is a few hundred words drawn from a vocabulary with a Zipf-like distribution (common function
 words, the field's own words, a long tail of rarer words and a larger pool of rare names), from a fixed
@@ -40,10 +48,11 @@ from functools import cache
 from itertools import zip_longest
 from pathlib import Path
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
-SHAPES = ("csprp_govuk", "iwf")
+SHAPES = ("csprp_govuk", "iwf", "childrens_commissioner", "csprp_panel_site", "nspcc_learning")
 GOVUK_ORG = "child-safeguarding-practice-review-panel"
 GOVUK_FIELDS = ("title", "link", "description", "public_timestamp", "content_store_document_type")
 NEWEST = datetime(2025, 12, 1, 9, 30, tzinfo=UTC)
@@ -269,7 +278,7 @@ class _Writer:
         self.manifest: dict[str, dict] = {}
 
     def add(self, url: str, path: str, body: str, content_type: str, modified: datetime | None,
-            detail: bool) -> None:
+            detail: bool, extra: dict[str, str] | None = None) -> None:
         data = body.encode("utf-8")
         target = self.folder / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -280,7 +289,11 @@ class _Writer:
             headers["ETag"] = etag(data)
             if modified is not None:
                 headers["Last-Modified"] = http_date(modified)
-        self.manifest[url] = {"file": path, "headers": headers}
+        self.manifest[url] = {"file": path, "headers": headers | (extra or {})}
+
+    def missing(self, url: str, status: int = 404) -> None:
+        """A URL the site answers with an error (a door switched off: no REST API, no feed, no sitemap)."""
+        self.manifest[url] = {"status": status}
 
     def close(self) -> None:
         (self.folder / "manifest.json").write_text(json.dumps(self.manifest, indent=1), encoding="utf-8")
@@ -299,6 +312,12 @@ def build(out: Path | str, shape: str, n: int = 5000, seed: int = 1, change: flo
         return _govuk(folder, n, seed, changed, validators, page_size)
     if shape == "iwf":
         return _iwf(folder, n, seed, changed, validators, per_page)
+    if shape == "childrens_commissioner":
+        return _commissioner(folder, n, seed, changed, validators)
+    if shape == "csprp_panel_site":
+        return _panel_site(folder, n, seed, changed, validators, per_page)
+    if shape == "nspcc_learning":
+        return _nspcc(folder, n, seed, changed, validators, per_page)
     raise ValueError(f"unknown shape {shape!r}; choose from {', '.join(SHAPES)}")
 
 
@@ -553,6 +572,364 @@ def _iwf(folder: Path, n: int, seed: int, changed: set[int], validators: str, pe
     w.close()
     return Site(folder, "iwf", n, len(w.manifest) - 1, [_iwf_url(p) for p in pubs],
                 [_iwf_url(p) for p in pubs if p.changed], {"max_listing_pages": pages + 1})
+
+
+# ---------------------------------------------------------------- WordPress: the Children's Commissioner's REST API
+
+LONDON_TZ = ZoneInfo("Europe/London")
+COMMISSIONER = "https://www.childrenscommissioner.gov.uk"
+COMMISSIONER_ASSETS = "https://assets.childrenscommissioner.gov.uk"
+WP_PER_PAGE = 100  # the sources' `per_page` option (config.yaml): WordPress's maximum
+
+
+def _wp_local(moment: datetime) -> str:
+    return moment.astimezone(LONDON_TZ).strftime("%Y-%m-%dT%H:%M:%S")  # `date`: the site's local time
+
+
+def _wp_gmt(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")  # `date_gmt`: UTC without an offset
+
+
+def _wp_typographic(text: str) -> str:
+    """WordPress's rendered text: entities for quotes and dashes (``&#8217;``, ``&#8211;``)."""
+    return html.escape(text, quote=False).replace("'", "&#8217;").replace(" - ", " &#8211; ")
+
+
+def _wp_body(pub: SynthPub, document: str, link_host: str) -> str:
+    """A post's ``content.rendered``: paragraphs, a heading every few, a quote, and for a report its PDF."""
+    rng: random.Random = pub.extra["rng"]
+    parts = []
+    for k, para in enumerate(pub.paragraphs):
+        if k == 2:
+            parts.append(f'<blockquote class="wp-block-quote"><p>&#8220;{html.escape(para.split(".")[0])},&#8221; '
+                         "said the Children&#8217;s Commissioner.</p></blockquote>")
+        if k and k % 4 == 0:
+            parts.append(f'<h2 class="wp-block-heading">{html.escape(para.split(",")[0][:60].rstrip("."))}</h2>')
+        parts.append(f"<p>{html.escape(para)}</p>")
+    if document:
+        parts.append(f'<div class="wp-block-file"><a href="{document}">Download the report (PDF, '
+                     f'{rng.randint(2, 60) / 10:.1f} MB)</a></div>')
+    if rng.random() < 0.3:
+        parts.append(f'<p>Read the <a href="https://{link_host}/government/publications/working-together-to-safeguard-'
+                     'children--2">statutory guidance</a>.</p>')
+    return "\n".join(parts) + "\n"
+
+
+def _commissioner_post(pub: SynthPub, post_id: int) -> dict:
+    rng: random.Random = pub.extra["rng"]
+    post_type = "resource" if pub.kind == "resource" else "post"
+    path = f"/resource/{pub.slug}/" if post_type == "resource" else f"/news-and-blogs/{pub.slug}/"
+    pdf = (f"{COMMISSIONER_ASSETS}/wpuploads/{pub.published:%Y/%m}/cc-{pub.slug[:60]}.pdf"
+           if post_type == "resource" else "")
+    rest_base = "resource" if post_type == "resource" else "posts"
+    title = _wp_typographic(pub.title)
+    return {
+        "id": post_id, "date": _wp_local(pub.published), "date_gmt": _wp_gmt(pub.published),
+        "guid": {"rendered": f"{COMMISSIONER}/?p={post_id}"},
+        "modified": _wp_local(pub.stamp), "modified_gmt": _wp_gmt(pub.stamp), "slug": pub.slug,
+        "status": "publish", "type": post_type, "link": COMMISSIONER + path, "title": {"rendered": title},
+        "content": {"rendered": _wp_body(pub, pdf, "www.gov.uk"), "protected": False},
+        "excerpt": {"rendered": f"<p>{html.escape(pub.summary)} [&hellip;]</p>\n", "protected": False},
+        "author": rng.randint(2, 30), "featured_media": rng.choice([0, post_id - 1]), "comment_status": "closed",
+        "ping_status": "closed", "template": "", "meta": {"_acf_changed": False},
+        **({"resource-type": [rng.choice([31, 32, 33])], "pillar": [rng.randint(40, 48)]}
+           if post_type == "resource" else {"categories": [rng.randint(2, 9)], "tags": [], "sticky": False,
+                                           "format": "standard"}),
+        "class_list": [f"post-{post_id}", post_type, f"type-{post_type}", "status-publish", "hentry"],
+        "yoast_head": (f'<title>{title} | Children&#8217;s Commissioner for England</title>\n'
+                       f'<meta name="description" content="{html.escape(pub.summary)}" />\n'
+                       '<meta name="robots" content="index, follow, max-snippet:-1, max-image-preview:large" />\n'
+                       f'<link rel="canonical" href="{COMMISSIONER + path}" />\n'
+                       '<meta property="og:locale" content="en_GB" />\n<meta property="og:type" content="article" />\n'
+                       f'<meta property="og:title" content="{title}" />\n'
+                       f'<meta property="og:url" content="{COMMISSIONER + path}" />\n'
+                       f'<meta property="article:modified_time" content="{_wp_gmt(pub.stamp)}+00:00" />\n'
+                       '<meta name="twitter:card" content="summary_large_image" />\n'),
+        "_links": {"self": [{"href": f"{COMMISSIONER}/wp-json/wp/v2/{rest_base}/{post_id}"}],
+                   "collection": [{"href": f"{COMMISSIONER}/wp-json/wp/v2/{rest_base}"}],
+                   "about": [{"href": f"{COMMISSIONER}/wp-json/wp/v2/types/{post_type}"}],
+                   "wp:attachment": [{"href": f"{COMMISSIONER}/wp-json/wp/v2/media?parent={post_id}"}]},
+    }
+
+
+def _wp_types(site: str, custom: tuple[str, ...]) -> dict:
+    """``/wp-json/wp/v2/types``: WordPress's built-in types (which are not publications) and the site's own."""
+    types = {"post": "posts", "page": "pages", "attachment": "media", "nav_menu_item": "menu-items",
+             "wp_block": "blocks", **{t: t for t in custom}}
+    return {slug: {"description": "", "hierarchical": slug == "page", "has_archive": slug in custom,
+                   "name": slug.replace("_", " ").title(), "slug": slug, "icon": None, "taxonomies": [],
+                   "rest_base": base, "rest_namespace": "wp/v2",
+                   "_links": {"collection": [{"href": f"{site}/wp-json/wp/v2/types"}],
+                              "wp:items": [{"href": f"{site}/wp-json/wp/v2/{base}"}]}}
+            for slug, base in types.items()}
+
+
+def _commissioner(folder: Path, n: int, seed: int, changed: set[int], validators: str) -> Site:
+    """The Commissioner's REST API (its first door: SOURCES.md 3, tests/fixtures/childrens_commissioner):
+    ``/wp-json/``, ``/wp-json/wp/v2/types`` and the ``posts`` and ``resource`` collections, 100 a page, newest
+    first, with ``X-WP-Total`` and ``X-WP-TotalPages``."""
+    pubs = publications("childrens_commissioner", n, seed, changed, ["resource", "resource", "post"])
+    w = _Writer(folder, validators)
+    w.add(f"{COMMISSIONER}/robots.txt", "robots.txt", ROBOTS.format(host=COMMISSIONER), "text/plain", None, False)
+    json_type = "application/json; charset=UTF-8"
+    index = {"name": "Children's Commissioner for England", "description": "", "url": COMMISSIONER,
+             "home": COMMISSIONER, "gmt_offset": "0", "timezone_string": "Europe/London",
+             "namespaces": ["oembed/1.0", "yoast/v1", "wp/v2", "wp-site-health/v1"], "authentication": [],
+             "routes": {"/wp/v2/posts": {"namespace": "wp/v2", "methods": ["GET"]},
+                        "/wp/v2/resource": {"namespace": "wp/v2", "methods": ["GET"]}}}
+    w.add(f"{COMMISSIONER}/wp-json/", "wp-json/index.json", json.dumps(index, indent=1), json_type, None, False)
+    w.add(f"{COMMISSIONER}/wp-json/wp/v2/types", "wp-json/types.json",
+          json.dumps(_wp_types(COMMISSIONER, ("resource",)), indent=1), json_type, None, False)
+    pages = 1
+    for post_type, base in (("post", "posts"), ("resource", "resource")):
+        listed = sorted((p for p in pubs if (p.kind == "resource") == (post_type == "resource")),
+                        key=lambda p: p.published, reverse=True)
+        total = max(1, -(-len(listed) // WP_PER_PAGE))
+        pages = max(pages, total)
+        for page in range(1, total + 1):
+            chunk = listed[(page - 1) * WP_PER_PAGE : page * WP_PER_PAGE]
+            posts = [_commissioner_post(p, 40_000 + 7 * p.index) for p in chunk]
+            w.add(f"{COMMISSIONER}/wp-json/wp/v2/{base}?per_page={WP_PER_PAGE}&page={page}",
+                  f"wp-json/{base}-{page}.json", json.dumps(posts), json_type, None, False,
+                  {"X-WP-Total": str(len(listed)), "X-WP-TotalPages": str(total)})
+    w.close()
+    urls = [_commissioner_post(p, 0)["link"] for p in pubs]
+    return Site(folder, "childrens_commissioner", n, len(w.manifest) - 1, urls,
+                [u for u, p in zip(urls, pubs, strict=True) if p.changed],
+                {"per_page": WP_PER_PAGE, "max_pages": max(50, pages)})
+
+
+# ---------------------------------------------------------------- WordPress: the Panel's own site, HTML only
+
+PANEL = "https://childsafeguarding.independent-panel.uk"
+PANEL_LABELS = ["National review", "Annual report", "Practice guidance", "Corporate information", "Local review",
+                "Rapid review", "Briefing"]
+PANEL_MENU = [("Learning hub", "/learning-hub/"), ("Publications", "/publications/"), ("News", "/news/"),
+              ("About the Panel", "/about/")]
+WP_HEAD = ('<link rel="stylesheet" id="wp-block-library-css" href="/wp-includes/css/dist/block-library/style.min.css'
+           '?ver=6.8.1" media="all" />\n<link rel="stylesheet" id="theme-css" href="/wp-content/themes/panel/dist/'
+           'main.css?ver=1.4.2" media="all" />\n<script src="/wp-includes/js/jquery/jquery.min.js?ver=3.7.1" '
+           'id="jquery-core-js"></script>\n<link rel="https://api.w.org/" href="/wp-json/" />\n'
+           '<link rel="EditURI" type="application/rsd+xml" title="RSD" href="/xmlrpc.php?rsd" />\n'
+           '<meta name="generator" content="WordPress 6.8.1" />\n<style id="global-styles-inline-css">:root{'
+           + "".join(f"--wp--preset--color--c{k}:#{(k * 2_654_435) % 0xFFFFFF:06x};--wp--preset--font-size--s{k}:"
+                     f"{10 + k}px;--wp--preset--spacing--{k}0:{k / 4:.2f}rem;" for k in range(40))
+           + "}</style>\n")
+
+
+def _panel_url(pub: SynthPub) -> str:
+    return f"{PANEL}/{pub.kind}/{pub.slug}/"
+
+
+def _panel_chrome(title: str, inner: str, body_class: str, head: str = "") -> str:
+    nav = " ".join(f'<a href="{u}">{t}</a>' for t, u in PANEL_MENU)
+    return ('<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="UTF-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1" />\n'
+            f"<title>{html.escape(title)} &#8211; Child Safeguarding Practice Review Panel</title>\n{head}{WP_HEAD}"
+            f'</head>\n<body class="{body_class}">\n<a href="#content">Skip to main content</a>\n'
+            '<div class="banner"><p>This is a new site. Please leave your feedback by completing '
+            '<a href="/feedback-survey/">this survey</a>.</p></div>\n<header>\n'
+            f'<a href="/">Child Safeguarding Practice Review Panel</a>\n<nav aria-label="Main">{nav}</nav>\n</header>\n'
+            f'<main id="content">\n{inner}\n</main>\n<footer><a href="/privacy/">Privacy</a> '
+            '<a href="/accessibility/">Accessibility</a> <a href="/cookies/">Cookies</a><p>&copy; Crown copyright'
+            '</p></footer>\n<script src="/wp-content/themes/panel/dist/main.js?ver=1.4.2" id="theme-js"></script>\n'
+            "</body>\n</html>\n")
+
+
+def _panel_label(pub: SynthPub) -> str:
+    return "News" if pub.kind == "news" else PANEL_LABELS[pub.index % len(PANEL_LABELS)]
+
+
+def _panel_page(pub: SynthPub, post_id: int) -> str:
+    """A publication as the real one (/?p=242) shows it: the type label before the <h1>, "Published 2 February
+    2024", the body, and for each file "File size / File type / Number of pages" beside its Download link."""
+    rng: random.Random = pub.extra["rng"]
+    parts = [f"<p>{html.escape(pub.summary)}</p>"]
+    for k, para in enumerate(pub.paragraphs):
+        if k and k % 4 == 0:
+            parts.append(f"<h2>{html.escape(para.split(',')[0][:60].rstrip('.'))}</h2>")
+        parts.append(f"<p>{html.escape(para)}</p>")
+    if pub.kind == "publications":
+        for a in range(rng.randint(1, 2)):
+            name = f"{pub.slug[:40].replace('-', '_')}{'' if a == 0 else f'_annex_{a}'}.pdf"
+            parts.append(f"<section>\n<h2>{html.escape(pub.title)}{'' if a == 0 else f' (annex {a})'}</h2>\n<dl>\n"
+                         f"<dt>File size:</dt>\n<dd>{rng.randint(2, 60) / 10:.1f} MB</dd>\n<dt>File type:</dt>\n"
+                         f"<dd>PDF</dd>\n<dt>Number of pages:</dt>\n<dd>{rng.randint(4, 180)}</dd>\n</dl>\n"
+                         f'<p><a href="/wp-content/uploads/{pub.published:%Y/%m}/{name}">Download</a></p>\n</section>')
+    if rng.random() < 0.3:
+        parts.append('<p>Read the <a href="https://www.gov.uk/government/publications/working-together-to-safeguard-'
+                     'children--2">statutory guidance</a>.</p>')
+    inner = (f"<article>\n<header>\n<p>{_panel_label(pub)}</p>\n<h1>{html.escape(pub.title)}</h1>\n"
+             f"<p>Published {_iwf_card_date(pub.stamp)}</p>\n</header>\n" + "\n".join(parts) + "\n</article>")
+    head = (f'<meta name="description" content="{html.escape(pub.summary)}">\n'
+            f'<meta property="og:title" content="{html.escape(pub.title)}">\n'
+            f'<link rel="shortlink" href="{PANEL}/?p={post_id}">\n')
+    return _panel_chrome(pub.title, inner, f"single single-{pub.kind} postid-{post_id}", head)
+
+
+def _panel_listing(section: str, page: int, cards: list[SynthPub], count: int) -> str:
+    items = "".join(f"<article>\n<p>{_panel_label(p)}</p>\n<h2><a href=\"/{p.kind}/{p.slug}/\">{html.escape(p.title)}"
+                    f"</a></h2>\n<p>Published {_iwf_card_date(p.stamp)}</p>\n<p>{html.escape(p.summary)}</p>\n"
+                    "</article>\n" for p in cards)
+    links = []
+    if page > 1:
+        links.append(f'<a rel="prev" href="/{section}/{"" if page == 2 else f"page/{page - 1}/"}">Previous</a>')
+    links += [f'<a href="/{section}/{"" if k == 1 else f"page/{k}/"}">{k}</a>'
+              for k in range(max(1, page - 2), min(count, page + 2) + 1) if k != page]
+    if page < count:
+        links.append(f'<a rel="next" href="/{section}/page/{page + 1}/">Next</a>')
+    title = "Publications" if section == "publications" else "News"
+    paged = f" paged paged-{page}" if page > 1 else ""
+    return _panel_chrome(title, f"<h1>{title}</h1>\n{items}<nav aria-label=\"Pagination\">{' '.join(links)}</nav>",
+                         f"archive post-type-archive post-type-archive-{section}{paged}")
+
+
+def _panel_site(folder: Path, n: int, seed: int, changed: set[int], validators: str, per_page: int) -> Site:
+    """The Panel's own site as the fixture has it (tests/fixtures/csprp_panel_site): no REST API, no feed and
+    no wp-sitemap.xml (404), so the spider takes the HTML door and finds the listings in the home page's
+    navigation (/publications/, /news/; /learning-hub/ and /about/ are not listings), each paged
+    /<listing>/page/N/, cards as <article>s with a type label, a dated line and an excerpt."""
+    pubs = publications("csprp_panel_site", n, seed, changed, ["publications", "publications", "news"])
+    w = _Writer(folder, validators)
+    w.add(f"{PANEL}/robots.txt", "robots.txt", ROBOTS.format(host=PANEL), "text/plain", None, False)
+    for url in ("/wp-json/", "/feed/", "/wp-sitemap.xml"):
+        w.missing(PANEL + url)
+    page_type = "text/html; charset=UTF-8"
+    w.add(f"{PANEL}/", "index.html", _panel_chrome("Home", "<h1>Child Safeguarding Practice Review Panel</h1>\n<p>We "
+          "commission national reviews of serious child safeguarding cases and share the learning from local "
+          "reviews.</p>", "home page-template-default page"), page_type, None, False)
+    for path, title in (("learning-hub", "Learning hub"), ("about", "About the Panel")):
+        w.add(f"{PANEL}/{path}/", f"{path}.html", _panel_chrome(title, f"<h1>{title}</h1>\n<p>{title} of the Child "
+              "Safeguarding Practice Review Panel.</p>", "page-template-default page"), page_type, None, False)
+    for pub in pubs:
+        w.add(_panel_url(pub), f"{pub.kind}/{pub.slug}.html", _panel_page(pub, 200 + 3 * pub.index), page_type,
+              pub.stamp, True)
+    pages = 1
+    for section in ("publications", "news"):
+        listed = sorted((p for p in pubs if p.kind == section), key=lambda p: p.stamp, reverse=True)
+        count = max(1, -(-len(listed) // per_page))
+        pages = max(pages, count)
+        for page in range(1, count + 1):
+            cards = listed[(page - 1) * per_page : page * per_page]
+            w.add(f"{PANEL}/{section}/" + ("" if page == 1 else f"page/{page}/"), f"{section}/page-{page}.html",
+                  _panel_listing(section, page, cards, count), page_type, cards[0].stamp if cards else None, False)
+    w.close()
+    return Site(folder, "csprp_panel_site", n, len(w.manifest) - 1, [_panel_url(p) for p in pubs],
+                [_panel_url(p) for p in pubs if p.changed], {"max_pages": max(50, pages)})
+
+
+# ---------------------------------------------------------------- NSPCC Learning: HTML listings + articles
+
+NSPCC = "https://learning.nspcc.org.uk"
+NSPCC_TOPICS = ["News", "News", "Blog", "Podcast"]
+NSPCC_SUBJECTS = ["Online safety", "Neglect", "Child sexual abuse", "Case reviews", "Schools", "Emotional abuse",
+                  "Safer recruitment", "Child protection system"]
+NSPCC_MENU = [("Safeguarding and child protection", "/safeguarding-child-protection"),
+              ("Research and resources", "/research-resources"), ("Training", "/training"),
+              ("Consultancy", "/consultancy"), ("News", "/news"), ("CASPAR", "/caspar")]
+
+
+def _nspcc_url(pub: SynthPub) -> str:
+    if pub.kind == "news":
+        return f"{NSPCC}/news/{pub.published.year}/{pub.published:%B}".lower() + f"/{pub.slug}"
+    return f"{NSPCC}/research-resources/{pub.published.year}/{pub.slug}"
+
+
+def _nspcc_chrome(title: str, inner: str) -> str:
+    """The fixture's page (tests/fixtures/nspcc_learning) with the weight of a real menu and footer."""
+    menu = "".join(f'<li><a href="{u}">{t}</a><ul class="site-nav__sub">'
+                   + "".join(f'<li><a href="{u}/{slugify(s)}">{s}</a></li>' for s in SUBMENU) + "</ul></li>"
+                   for t, u in NSPCC_MENU)
+    return ('<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{html.escape(title)} | NSPCC Learning</title>\n"
+            '<link rel="stylesheet" href="/dist/css/main.css?v=3">\n</head>\n<body>\n'
+            '<header class="site-header"><a class="site-header__logo" href="/">NSPCC Learning</a>\n'
+            f'<nav class="site-nav" aria-label="Main"><ul>{menu}</ul></nav></header>\n'
+            f'<main id="main-content">\n{inner}\n</main>\n'
+            '<footer class="site-footer"><p><a href="/contact-us">Contact us</a> <a href="/privacy">Privacy</a> '
+            '<a href="/cookies">Cookies</a> <a href="/accessibility">Accessibility</a>\n</p><p>&copy; NSPCC. '
+            "Registered charity England and Wales 216401. Scotland SC037717.</p></footer>\n"
+            '<script src="/dist/js/main.js?v=3" defer></script>\n</body>\n</html>\n')
+
+
+def _nspcc_article(pub: SynthPub) -> str:
+    rng: random.Random = pub.extra["rng"]
+    news = pub.kind == "news"
+    topic = NSPCC_TOPICS[pub.index % len(NSPCC_TOPICS)] if news else NSPCC_SUBJECTS[pub.index % len(NSPCC_SUBJECTS)]
+    title = f"Podcast: {pub.title}" if news and topic == "Podcast" else pub.title
+    listing = "/news" if news else "/research-resources"
+    meta = (f"Last updated: {pub.stamp.day:02d} {pub.stamp:%b %Y} Topics: " if news else
+            f"Publication date {pub.published:%B %Y} Topics: ")
+    meta += f'<a href="{listing}?topics={topic.replace(" ", "")}">{topic}</a>'
+    parts = [f'<p class="standfirst">{html.escape(pub.summary)}</p>']
+    for k, para in enumerate(pub.paragraphs):
+        if k and k % 4 == 0:
+            parts.append(f"<h2>{html.escape(para.split(',')[0][:60].rstrip('.'))}</h2>")
+        parts.append(f"<p>{html.escape(para)}</p>")
+    if not news or rng.random() < 0.3:
+        parts.append(f'<p><a href="/media/{pub.index:08x}/{pub.slug[:50]}.pdf">Download the '
+                     f'{"transcript" if news else "briefing"} (PDF)</a></p>')
+    if rng.random() < 0.3:
+        parts.append('<p>Read the <a href="https://www.gov.uk/government/publications/working-together-to-safeguard-'
+                     'children--2">statutory guidance</a>.</p>')
+    inner = ('<nav class="breadcrumbs" aria-label="Breadcrumb"><ol><li><a href="/">Home</a></li>'
+             f'<li><a href="{listing}">{"News" if news else "Research and resources"}</a></li></ol></nav>\n'
+             '<article class="article">\n<header class="article-header">\n'
+             f'<h1 class="article-header__title">{html.escape(title)}</h1>\n'
+             f'<div class="article-meta"><p class="article-meta">{meta}</p></div>\n</header>\n'
+             f'<div class="rich-text">\n{"".join(parts)}\n</div>\n</article>\n'
+             '<aside class="related"><h2>Related</h2><ul><li><a href="/research-resources">More resources</a></li>'
+             "</ul></aside>")
+    return _nspcc_chrome(title, inner).replace(
+        "</title>\n", f'</title>\n<meta name="description" content="{html.escape(pub.summary)}">\n'
+                      f'<meta property="og:title" content="{html.escape(title)}">\n', 1)
+
+
+def _nspcc_listing(path: str, page: int, cards: list[SynthPub], count: int) -> str:
+    def href(k: int) -> str:
+        return path if k == 1 else f"{path}?page={k}"
+
+    if path == "/news":
+        items = "".join(f'<li class="c-card"><a class="c-card__link" href="{_nspcc_url(p)[len(NSPCC):]}"><h3 '
+                        f'class="c-card__title">{html.escape(p.title)}</h3></a><p class="c-card__summary">'
+                        f"{html.escape(p.summary)}</p></li>\n" for p in cards)
+    else:
+        items = "".join(f'<li class="resource-card"><h3><a href="{_nspcc_url(p)[len(NSPCC):]}">{html.escape(p.title)}'
+                        f"</a></h3><p>(Published {p.published.year})</p><p>{html.escape(p.summary)}</p></li>\n"
+                        for p in cards)
+    links = ([f'<a href="{href(page - 1)}">Previous</a>'] if page > 1 else []) + [
+        f'<a href="{href(k)}">{k}</a>' for k in range(max(1, page - 2), min(count, page + 2) + 1) if k != page] + (
+        [f'<a href="{href(page + 1)}">Next</a>'] if page < count else [])
+    title = "News" if path == "/news" else "Research and resources"
+    return _nspcc_chrome(title, f'<h1>{title}</h1>\n<ul class="c-listing">\n{items}</ul>\n'
+                                f'<nav class="c-pagination" aria-label="Pagination">{" ".join(links)}</nav>')
+
+
+def _nspcc(folder: Path, n: int, seed: int, changed: set[int], validators: str, per_page: int) -> Site:
+    """NSPCC Learning as the fixture has it (tests/fixtures/nspcc_learning): no sitemap (404), so the spider
+    walks its two listings, /news and /research-resources (``?page=N``), to the articles:
+    /news/<yyyy>/<month>/<slug> ("Last updated: 31 May 2024 Topics: News") and
+    /research-resources/<yyyy>/<slug> ("Publication date March 2021"; cards "(Published 2021)")."""
+    pubs = publications("nspcc_learning", n, seed, changed, ["news", "news", "research"])
+    w = _Writer(folder, validators)
+    w.add(f"{NSPCC}/robots.txt", "robots.txt", ROBOTS.format(host=NSPCC), "text/plain", None, False)
+    w.missing(f"{NSPCC}/sitemap.xml")
+    for pub in pubs:
+        w.add(_nspcc_url(pub), f"{pub.kind}/{pub.slug}.html", _nspcc_article(pub), "text/html; charset=utf-8",
+              pub.stamp, True)
+    pages = 0
+    for kind, path in (("news", "/news"), ("research", "/research-resources")):
+        listed = sorted((p for p in pubs if p.kind == kind), key=lambda p: p.stamp, reverse=True)
+        count = max(1, -(-len(listed) // per_page))
+        pages += count
+        for page in range(1, count + 1):
+            cards = listed[(page - 1) * per_page : page * per_page]
+            w.add(NSPCC + path + ("" if page == 1 else f"?page={page}"), f"{kind}/page-{page}.html",
+                  _nspcc_listing(path, page, cards, count), "text/html; charset=utf-8",
+                  cards[0].stamp if cards else None, False)
+    w.close()
+    return Site(folder, "nspcc_learning", n, len(w.manifest) - 1, [_nspcc_url(p) for p in pubs],
+                [_nspcc_url(p) for p in pubs if p.changed], {"max_listing_pages": max(50, pages + 2)})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,6 +75,39 @@ def test_govuk_shape_has_search_pages_and_content_documents(tmp_path):
     assert doc["title"] == first["results"][0]["title"] and len(doc["details"]["body"].split()) >= 150
 
 
+def test_wordpress_and_nspcc_shapes_are_deterministic_and_shaped_like_their_fixtures(tmp_path):
+    from benchmarks import synthetic
+
+    rest = synthetic.build(tmp_path / "a", "childrens_commissioner", 250)
+    manifest = json.loads((rest.folder / "manifest.json").read_text())
+    assert manifest == json.loads((synthetic.build(tmp_path / "b", "childrens_commissioner", 250).folder
+                                   / "manifest.json").read_text())
+    pages = {u: e for u, e in manifest.items() if "/wp-json/wp/v2/resource?" in u}
+    assert len(pages) == 2 and all(e["headers"]["X-WP-TotalPages"] == "2" for e in pages.values())
+    posts = json.loads((rest.folder / pages[next(iter(pages))]["file"]).read_text())
+    assert len(posts) == 100 and posts[0]["type"] == "resource" and posts[0]["link"] in rest.publication_urls
+    assert [p["date_gmt"] for p in posts] == sorted((p["date_gmt"] for p in posts), reverse=True)
+
+    panel = json.loads((synthetic.build(tmp_path, "csprp_panel_site", 60).folder / "manifest.json").read_text())
+    assert all(panel[synthetic.PANEL + u] == {"status": 404} for u in ("/wp-json/", "/feed/", "/wp-sitemap.xml"))
+    assert synthetic.PANEL + "/publications/page/2/" in panel
+    nspcc = synthetic.build(tmp_path, "nspcc_learning", 60)
+    assert json.loads((nspcc.folder / "manifest.json").read_text())[synthetic.NSPCC + "/sitemap.xml"] == {"status": 404}
+    assert any(re.search(r"/news/\d{4}/[a-z]+/", u) for u in nspcc.publication_urls)
+    assert any("/research-resources/" in u for u in nspcc.publication_urls)
+
+
+@pytest.mark.e2e
+def test_crawl_overhead_smoke_wordpress_and_nspcc():
+    """The production spiders read every shape without an error, and the bare spider yields the same items."""
+    out = run("crawl_overhead.py", "--smoke", "--sources", "childrens_commissioner", "csprp_panel_site",
+              "nspcc_learning")
+    for slug in ("childrens_commissioner", "csprp_panel_site", "nspcc_learning"):
+        assert re.search(rf"{slug} #1: pipeline \d+ pages .* run ok, 40 items, 40 new, 0 errors; bare", out), out
+        assert re.search(rf"{slug}: items yielded, .* 0 +target == 0 +MET", out), out
+    assert out.count("bare spider: 40 items yielded (pipeline: 40)") == 3, out
+
+
 def test_storage_search_smoke():
     out = run("storage_search.py", "--smoke", "--repeat", "3")
     assert_report(out, "storage_search.py")
