@@ -176,3 +176,57 @@ def test_deferred_indexing_gives_the_index_the_triggers_would(db, tmp_path):
     assert hits.fetchone()[0] == 2
     db.execute("delete from publications where id = 'x:1'")
     assert _fts_consistent(db) == 2504
+
+
+def _fts_hashsize(db):
+    row = db.execute("select v from publications_fts_config where k = 'hashsize'").fetchone()
+    return None if row is None else int(row[0])
+
+
+def test_bulk_load_gathers_more_terms_per_index_segment_and_puts_the_setting_back(db, tmp_path):
+    from storage.publications import BULK_FTS_HASH_BYTES, FTS_DEFAULT_HASH_BYTES, store_many
+
+    now = "2025-01-01T00:00:00Z"
+    seen_during = []
+
+    def pubs():
+        for n in range(300):
+            if n == 150:
+                seen_during.append(_fts_hashsize(db))
+            yield pub(n, body_html=f"<p>Body {n} about neglect and {'exploitation' if n % 3 else 'grooming'}</p>")
+
+    assert _fts_hashsize(db) is None  # FTS5's default, 1 MiB
+    store_many(db, pubs(), now, chunk=100)
+    assert seen_during == [BULK_FTS_HASH_BYTES]
+    assert _fts_hashsize(db) == FTS_DEFAULT_HASH_BYTES
+    assert _fts_consistent(db) == 300
+
+    # the same publications stored by a crawl's batches give the same index: the same matches, same ranks
+    other = open_db(tmp_path / "batches.db")
+    for first in range(0, 300, 100):
+        store_batch(other, [pub(n, body_html=f"<p>Body {n} about neglect and "
+                                             f"{'exploitation' if n % 3 else 'grooming'}</p>")
+                            for n in range(first, first + 100)], now)
+    query = ("select p.id, round(bm25(publications_fts), 6) from publications_fts "
+             "join publications p on p.rowid = publications_fts.rowid where publications_fts match ? "
+             "order by 2, 1")
+    for words in ("grooming", "neglect", "body exploitation", '"about neglect"'):
+        assert db.execute(query, [words]).fetchall() == other.execute(query, [words]).fetchall(), words
+    assert len(db.execute(query, ["grooming"]).fetchall()) == 100
+    other.close()
+
+
+def test_a_failed_bulk_load_leaves_neither_rows_nor_the_larger_setting(db):
+    from storage.publications import store_many
+
+    def pubs():
+        yield from (pub(n) for n in range(50))
+        raise RuntimeError("the import's source broke")
+
+    db.execute("insert into publications_fts (publications_fts, rank) values ('hashsize', 2097152)")
+    with pytest.raises(RuntimeError, match="source broke"):
+        store_many(db, pubs(), "2025-01-01T00:00:00Z", chunk=20)
+    assert db["publications"].count == 0 and _fts_consistent(db) == 0
+    assert _fts_hashsize(db) == 2097152
+    store_many(db, (pub(n) for n in range(10)), "2025-01-01T00:00:00Z")  # and the next load works
+    assert _fts_hashsize(db) == 2097152 and _fts_consistent(db) == 10
