@@ -66,18 +66,32 @@ def store_batch(db: Database, pubs: Iterable[Publication], now: str) -> BatchRes
 
 def store_many(db: Database, pubs: Iterable[Publication], now: str, chunk: int = 1000) -> BatchResult:
     """Store any number of publications (a first load, an import, a rebuild) in one transaction: batched
-    writes of ``chunk`` rows, and the full-text index filled once at the end for every new row."""
+    writes of ``chunk`` rows, and the full-text index filled once at the end for every new row. Into an
+    empty table, only what this load already stored can be there: the ids and URLs stored so far are kept in
+    memory and only those met again are read back (100,000 lookups fewer of each)."""
     result = BatchResult()
     with _bulk_cache(db), _writing(db), _fts_hash(db), deferred_indexing(db):
+        empty = db.execute("select not exists (select 1 from publications)").fetchone()[0]
+        stored = _Stored() if empty else None
         part: list[Publication] = []
         for pub in pubs:
             part.append(pub)
             if len(part) >= chunk:
-                _store(db, part, now, result)
+                _store(db, part, now, result, stored)
                 part = []
         if part:
-            _store(db, part, now, result)
+            _store(db, part, now, result, stored)
     return result
+
+
+@dataclass
+class _Stored:
+    """What a load into an empty table has stored so far: row ids, and (source, URL) pairs."""
+    ids: set[str] = field(default_factory=set)
+    urls: set[tuple[str, str]] = field(default_factory=set)
+
+    def may_hold(self, pub: Publication) -> bool:
+        return pub.id in self.ids or (pub.source, pub.url) in self.urls
 
 
 BULK_CACHE_KIB = 128 * 1024
@@ -168,11 +182,14 @@ def deferred_indexing(db: Database) -> Iterator[None]:
     db.execute("update fts_deferred set after_rowid = null")
 
 
-def _store(db: Database, pubs: list[Publication], now: str, result: BatchResult) -> None:
+def _store(db: Database, pubs: list[Publication], now: str, result: BatchResult,
+           stored: _Stored | None = None) -> None:
+    """Store one batch; ``stored`` (a load into an empty table) names the only publications worth looking up."""
     existing: dict[str, dict[str, Any]] = {}
     by_url: dict[tuple[str, str], dict[str, Any]] = {}
-    for i in range(0, len(pubs), CHUNK):
-        part = pubs[i : i + CHUNK]
+    lookup = pubs if stored is None else [p for p in pubs if stored.may_hold(p)]
+    for i in range(0, len(lookup), CHUNK):
+        part = lookup[i : i + CHUNK]
         existing.update((r["id"], r) for r in db.query(
             f"select * from publications where id in ({marks(part)})", [p.id for p in part]))
         # The same publication reached through another door (a feed's link instead of the API's id) keeps
@@ -200,6 +217,9 @@ def _store(db: Database, pubs: list[Publication], now: str, result: BatchResult)
         else:
             row = _store_one(db, pub, old, now, result)
         existing[row["id"]] = by_url[(pub.source, pub.url)] = {**(old or {}), **row}
+        if stored is not None:
+            stored.ids.add(row["id"])
+            stored.urls.add((pub.source, pub.url))
     _insert(db, new_rows)
     if seen:
         db.conn.executemany("update publications set last_seen_at = ? where id = ?", seen)

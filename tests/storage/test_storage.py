@@ -230,3 +230,35 @@ def test_a_failed_bulk_load_leaves_neither_rows_nor_the_larger_setting(db):
     assert _fts_hashsize(db) == 2097152
     store_many(db, (pub(n) for n in range(10)), "2025-01-01T00:00:00Z")  # and the next load works
     assert _fts_hashsize(db) == 2097152 and _fts_consistent(db) == 10
+
+
+def test_a_load_into_an_empty_table_finds_what_it_stored_in_an_earlier_chunk(tmp_path):
+    """``store_many`` into an empty table looks up only what it stored itself: a publication met again in a
+    later chunk (changed, unchanged, or through another id with the same URL) is found all the same, and the
+    tables end as a crawl's batches leave them."""
+    from dataclasses import replace
+
+    from storage.publications import store_many
+
+    first = [pub(n) for n in range(8)]
+    again = [pub(2, title="Title 2 (revised)"), pub(3), replace(pub(4), id="s:another-door"),
+             pub(5, body_html="<p></p>")]
+    sequence = first[:4] + again[:1] + first[4:] + again[1:] + [pub(9)]
+    now = "2025-01-01T00:00:00Z"
+    bulk, batches = open_db(tmp_path / "bulk.db"), open_db(tmp_path / "batches.db")
+    many = store_many(bulk, sequence, now, chunk=3)
+    for i in range(0, len(sequence), 3):
+        store_batch(batches, sequence[i:i + 3], now)
+    assert (many.new, many.updated, many.unchanged) == (9, 1, 3)
+    assert many.kept_body == ["https://example.org/5"]
+
+    def rows(db):
+        return (db.execute("select * from publications order by id").fetchall(),
+                db.execute("select * from publication_versions order by publication_id, version").fetchall())
+
+    assert rows(bulk) == rows(batches)
+    assert bulk["publications"].get("s:https://example.org/2")["version"] == 2
+    assert _fts_consistent(bulk) == 9
+    hits = bulk.execute("select count(*) from publications_fts where publications_fts match 'revised'")
+    assert hits.fetchone()[0] == 1
+    bulk.close(), batches.close()
