@@ -142,33 +142,57 @@ def _band_array(signatures: np.ndarray | Iterable[MinHash]) -> np.ndarray:
 
 def bucket_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The candidate pairs (i, j), i < j, of the rows of ``keys`` (n, BANDS) that share an LSH bucket of at
-    most ``MAX_BUCKET`` members (a fuller one holds boilerplate), each pair once: what grouping every
-    bucket's members and taking their ``combinations`` gives, computed with numpy (sort, runs, pairs)."""
+    most ``MAX_BUCKET`` members (a fuller one holds boilerplate), each pair once, in (i, j) order: what
+    grouping every bucket's members and taking their ``combinations`` gives, computed with numpy.
+
+    The keys are grouped without an argsort of all n x BANDS of them (which grew faster than the corpus):
+    each key's high bits and its position are packed into one integer and sorted as values; only the
+    entries whose high bits are shared (a few percent) are then compared by their whole key, and sorted by
+    whole key where two keys happen to share their high bits."""
     n = len(keys)
-    flat = keys.reshape(-1)
-    order = np.argsort(flat, kind="stable")  # within a bucket, members stay in row order: i < j
-    sorted_keys, owner = flat[order], (order // BANDS).astype(np.int64)
-    if not len(flat):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    flat = np.ascontiguousarray(keys, dtype=np.int64).reshape(-1)
+    empty = np.zeros(0, dtype=np.int64)
+    if len(flat) < 2:
+        return empty, empty
+    low = (len(flat) - 1).bit_length()  # bits of a position in ``flat``
+    position_bits = np.uint64((1 << low) - 1)
+    packed = (flat.view(np.uint64) & ~position_bits) | np.arange(len(flat), dtype=np.uint64)
+    packed.sort()  # by high bits, then position (so by row: a bucket's members come in row order)
+    high = packed >> np.uint64(low)
+    starts = np.flatnonzero(np.concatenate(([True], high[1:] != high[:-1])))
+    del high
     sizes = np.diff(np.append(starts, len(flat)))
+    shared = sizes > 1
+    group = np.repeat(np.arange(int(shared.sum())), sizes[shared])
+    pos = (packed[np.flatnonzero(np.repeat(shared, sizes))] & position_bits).astype(np.int64)
+    del packed
+    key = flat[pos]
+    if (key[1:] != key[:-1])[group[1:] == group[:-1]].any():  # other keys with the same high bits
+        order = np.lexsort((pos, key, group))
+        pos, key = pos[order], key[order]
+    owner = pos // BANDS
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    sizes = np.diff(np.append(starts, len(key)))
     codes = []
     for size in np.unique(sizes[(sizes > 1) & (sizes <= MAX_BUCKET)]).tolist():
         members = owner[starts[sizes == size][:, None] + np.arange(size)]
         first, second = np.triu_indices(size, 1)
         a, b = members[:, first].reshape(-1), members[:, second].reshape(-1)
         codes.append((a * n + b)[a != b])
-    if not codes:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    unique = np.unique(np.concatenate(codes))
+    every = np.concatenate(codes) if codes else empty
+    if not len(every):
+        return empty, empty
+    every.sort()
+    unique = every[np.concatenate(([True], every[1:] != every[:-1]))]
     return unique // n, unique % n
 
 
 def _could_join(docs: list[StoryDoc], first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs of ``docs`` (by position) that ``_edges`` could join: a text match needs two sources, the
-    same numbers in both titles and dates within ``WINDOW_DAYS``; the other rules need documents on both
-    sides or a link on one. The rest fail every rule, so they are dropped here at once (with numpy), not
-    one by one in Python: chance LSH collisions grow faster than the corpus."""
+    """The LSH pairs of ``docs`` (by position) that ``_edges`` could join through them: a text match needs two
+    sources, the same numbers in both titles and dates within ``WINDOW_DAYS``; a link match needs one of the
+    two to link to the other. A pair that shares a document is proposed by the documents' own index (with
+    the same first member), so it need not come from here. The rest fail every rule: they are dropped here
+    at once (with numpy), not one by one in Python, for chance LSH collisions grow faster than the corpus."""
     if not len(first):
         return first, second
     sources: dict[str, int] = {}
@@ -176,11 +200,18 @@ def _could_join(docs: list[StoryDoc], first: np.ndarray, second: np.ndarray) -> 
     source = np.array([sources.setdefault(d.source, len(sources)) for d in docs])
     number = np.array([numbers.setdefault(d.numbers, len(numbers)) for d in docs])
     day = np.array([d.published.toordinal() if d.published else -1 for d in docs])
-    holds = np.array([bool(d.doc_urls or d.doc_keys) for d in docs])
-    links = np.array([bool(d.links) for d in docs])
     a, b = first, second
     far = (day[a] >= 0) & (day[b] >= 0) & (np.abs(day[a] - day[b]) > WINDOW_DAYS)
-    keep = ((source[a] != source[b]) & (number[a] == number[b]) & ~far) | (holds[a] & holds[b]) | links[a] | links[b]
+    keep = (source[a] != source[b]) & (number[a] == number[b]) & ~far
+    linking = [(i, d.links) for i, d in enumerate(docs) if d.links]
+    if linking:
+        at_url: dict[str, list[int]] = defaultdict(list)
+        for i, d in enumerate(docs):
+            at_url[d.url].append(i)
+        n = len(docs)
+        linked = np.array(sorted({min(i, j) * n + max(i, j) for i, urls in linking for u in urls
+                                  for j in at_url.get(u, ()) if j != i}), dtype=np.int64)
+        keep |= np.isin(a * n + b, linked)
     return a[keep], b[keep]
 
 
@@ -229,7 +260,10 @@ def signatures(docs: list[StoryDoc]) -> np.ndarray:
 
 
 def jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+    if not a or not b:
+        return 0.0
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)  # len(a | b), without making the union
 
 
 def text_match(a: StoryDoc, b: StoryDoc) -> bool:
