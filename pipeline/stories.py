@@ -69,9 +69,14 @@ class StoryDoc:
     numbers: frozenset[str] = frozenset()
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
 def words(text: str | None) -> list[str]:
-    text = unicodedata.normalize("NFKD", (text or "").lower()).replace("\u2019", "").replace("'", "")
-    return re.findall(r"[a-z0-9]+", text)
+    text = (text or "").lower()
+    if not text.isascii():  # NFKD leaves ASCII as it is
+        text = unicodedata.normalize("NFKD", text).replace("\u2019", "")
+    return _WORD.findall(text.replace("'", ""))
 
 
 def shingles(title: str, summary: str) -> set[str]:
@@ -324,22 +329,23 @@ def _edges(docs: dict[str, StoryDoc], focus: Iterable[str], candidates: dict[str
         for target in link_targets(doc, [by_url[u] for u in doc.links if u in by_url]):
             found.union(doc.id, target.id)
         for other_id in candidates.get(doc_id, ()):
-            other = docs[other_id]
-            if other_id == doc_id:
-                continue
-            # the sets are made only when both hold documents (most pairs hold none)
-            shared_doc = (doc.doc_urls and other.doc_urls and {f"url:{u}" for u in doc.doc_urls}
-                          & {f"url:{u}" for u in other.doc_urls} - hubs) or (
-                other.source != doc.source and doc.doc_keys and other.doc_keys
-                and set(doc.doc_keys) & set(other.doc_keys) - hubs)
-            links_here = other.url in doc.links or doc.url in other.links
-            if shared_doc or text_match(doc, other) or (
-                    links_here and _is_link_target(docs, by_url, other, doc)):
-                found.union(doc.id, other.id)
+            if other_id != doc_id and _joins(by_url, doc, docs[other_id], hubs):
+                found.union(doc.id, other_id)
     return found
 
 
-def _is_link_target(docs: dict[str, StoryDoc], by_url: dict[str, StoryDoc], a: StoryDoc, b: StoryDoc) -> bool:
+def _joins(by_url: dict[str, StoryDoc], doc: StoryDoc, other: StoryDoc, hubs: frozenset[str] | set[str]) -> bool:
+    """Whether a candidate pair is joined by one of the rules (a shared document, the text, a link)."""
+    # the sets are made only when both hold documents (most pairs hold none)
+    shared_doc = (doc.doc_urls and other.doc_urls and {f"url:{u}" for u in doc.doc_urls}
+                  & {f"url:{u}" for u in other.doc_urls} - hubs) or (
+        other.source != doc.source and doc.doc_keys and other.doc_keys
+        and set(doc.doc_keys) & set(other.doc_keys) - hubs)
+    links_here = other.url in doc.links or doc.url in other.links
+    return bool(shared_doc or text_match(doc, other) or (links_here and _is_link_target(by_url, other, doc)))
+
+
+def _is_link_target(by_url: dict[str, StoryDoc], a: StoryDoc, b: StoryDoc) -> bool:
     """True when one of the two links to the other as its story (see ``link_targets``)."""
     for src, dst in ((a, b), (b, a)):
         if dst.url in src.links and dst in link_targets(src, [by_url[u] for u in src.links if u in by_url]):
@@ -381,23 +387,7 @@ def _rebuild(db: Database) -> dict[str, int]:
     if kept:
         rows = [i for i, d in enumerate(docs) if d.id in kept]
         keys[rows] = np.frombuffer(b"".join(stored[docs[i].id] for i in rows), dtype="<i8").reshape(-1, BANDS)
-    candidates: dict[str, set[str]] = defaultdict(set)
-    first, second = _could_join(docs, *bucket_pairs(keys))
-    ids = [d.id for d in docs]
-    for a, b in zip(first.tolist(), second.tolist(), strict=True):
-        candidates[ids[a]].add(ids[b])
-    by_doc: dict[str, list[str]] = defaultdict(list)
-    for d in docs:
-        for doc_key in d.doc_keys + [f"url:{u}" for u in d.doc_urls]:
-            by_doc[doc_key].append(d.id)
-    hubs = {k for k, members in by_doc.items() if len(members) > MAX_DOCUMENT_SHARE}
-    for key, members in by_doc.items():
-        if key not in hubs:
-            for a, b in combinations(members, 2):
-                candidates[a].add(b)
-    by_id = {d.id: d for d in docs}
-    shingle(by_id[i] for i in set(candidates).union(*candidates.values()))  # only candidates are verified
-    found = _edges(by_id, by_id, candidates, hubs).stories()
+    found = _rebuild_stories(docs, keys)
     if len(changed) * 2 >= len(docs):  # most rows to write: one bulk rewrite (B-trees built once) is faster
         stories.rewrite_index(db, _index_entries(docs, keys.tolist()), set())
     else:
@@ -406,6 +396,46 @@ def _rebuild(db: Database) -> dict[str, int]:
     log.info("stories rebuilt: %d publications (%d hashed, the rest unchanged since indexed), %d stories of two "
              "or more", len(docs), len(changed), len(found))
     return {"publications": len(docs), "hashed": len(changed), "stories": len(found)}
+
+
+def _rebuild_stories(docs: list[StoryDoc], keys: np.ndarray) -> list[list[str]]:
+    """The stories of ``docs`` (their band keys in ``keys``): what ``_edges`` over every publication, with the
+    LSH pairs and the pairs sharing a document as candidates, gives, in the same order, with less work per
+    pair. Each verified edge is kept with the publication whose turn finds it there (its "focus": the
+    linking publication for a link, the first of a pair); a story's place in the list is its earliest focus,
+    so the unions are made in focus order."""
+    by_doc: dict[str, list[int]] = defaultdict(list)
+    for i, d in enumerate(docs):
+        for doc_key in d.doc_keys + [f"url:{u}" for u in d.doc_urls]:
+            by_doc[doc_key].append(i)
+    hubs = {k for k, members in by_doc.items() if len(members) > MAX_DOCUMENT_SHARE}
+    n = len(docs)
+    sharing = {a * n + b for key, members in by_doc.items() if key not in hubs
+               for a, b in combinations(members, 2) if a != b}
+    first, second = _could_join(docs, *bucket_pairs(keys))
+    if sharing:  # verified below with every rule
+        lsh_only = ~np.isin(first * n + second, np.fromiter(sharing, dtype=np.int64, count=len(sharing)))
+        first, second = first[lsh_only], second[lsh_only]
+    by_url = {d.url: d for d in docs}
+    at = {d.id: i for i, d in enumerate(docs)}
+    edges = [(i, at[t.id]) for i, d in enumerate(docs) if d.links
+             for t in link_targets(d, [by_url[u] for u in d.links if u in by_url])]
+    pairs = [divmod(code, n) for code in sharing]
+    # an LSH pair left by ``_could_join`` with no link between the two is joined by its text alone, and it
+    # already has two sources, the same numbers and dates in the window: only the Jaccard is left to check
+    pairs += [(a, b) for a, b in zip(first.tolist(), second.tolist(), strict=True)
+              if docs[b].url in docs[a].links or docs[a].url in docs[b].links]
+    shingle(docs[i] for pair in pairs for i in pair)
+    edges += [(a, b) for a, b in pairs if _joins(by_url, docs[a], docs[b], hubs)]
+    text_a, text_b = first.tolist(), second.tolist()
+    shingle(docs[i] for i in set(text_a).union(text_b))
+    edges += [(a, b) for a, b in zip(text_a, text_b, strict=True)
+              if not (docs[b].url in docs[a].links or docs[a].url in docs[b].links)
+              and jaccard(docs[a].shingles, docs[b].shingles) >= TEXT_THRESHOLD]
+    found = _StoryUnion()
+    for a, b in sorted(edges):
+        found.union(docs[a].id, docs[b].id)
+    return found.stories()
 
 
 def match_pending(db: Database) -> dict[str, int]:
