@@ -25,9 +25,11 @@ import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import date
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 from datasketch import MinHash
@@ -52,7 +54,10 @@ _SEED = 1
 _MIX = np.arange(1, ROWS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
 
 
-@dataclass
+_NONE: frozenset[str] = frozenset()  # one shared empty set: most publications have no numbers, no shingles yet
+
+
+@dataclass(slots=True)  # slots: a rebuild holds one per publication
 class StoryDoc:
     id: str
     source: str
@@ -63,10 +68,14 @@ class StoryDoc:
     doc_urls: list[str]
     doc_keys: list[str]
     content_hash: str = ""
-    shingles: set[str] = field(default_factory=set)
+    shingles: set[str] | frozenset[str] = _NONE
     summary: str = ""  # kept so that shingles can be made later (``shingled=False``)
-    title_words: set[str] = field(default_factory=set)
-    numbers: frozenset[str] = frozenset()
+    numbers: frozenset[str] = _NONE
+
+    @property
+    def title_words(self) -> set[str]:
+        """The words of the title (made when asked: only links are judged by them)."""
+        return set(words(self.title))
 
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -109,10 +118,9 @@ def to_doc(row: dict, shingled: bool = True) -> StoryDoc:
         doc_urls=[d["url"] for d in docs if d.get("url")],
         doc_keys=sorted({k for k in (document_key(d.get("title")) for d in docs) if k}),
         content_hash=row.get("content_hash") or "",
-        shingles=shingles(row["title"], row.get("summary") or "") if shingled else set(),
+        shingles=shingles(row["title"], row.get("summary") or "") if shingled else _NONE,
         summary=row.get("summary") or "",
-        title_words=set(title_words),
-        numbers=frozenset(w for w in title_words if w.isdigit()),
+        numbers=frozenset(numbers) if (numbers := [w for w in title_words if w.isdigit()]) else _NONE,
     )
 
 
@@ -264,7 +272,7 @@ def signatures(docs: list[StoryDoc]) -> np.ndarray:
     return out
 
 
-def jaccard(a: set, b: set) -> float:
+def jaccard(a: AbstractSet[Any], b: AbstractSet[Any]) -> float:
     if not a or not b:
         return 0.0
     shared = len(a & b)
