@@ -383,6 +383,8 @@ def _rebuild(db: Database) -> dict[str, int]:
     # publications indexed with the text (and under the rowid) they still have keep their band keys: never
     # hashed again
     stored = stories.indexed_bands(db, {d.id: (d.content_hash, r["rowid"]) for d, r in zip(docs, loaded, strict=True)})
+    ids_by_rowid = {r["rowid"]: r["id"] for r in loaded}
+    facts = [(r["title"], r["published_at"], r["first_seen_at"]) for r in loaded]  # for the stories' rows
     del loaded
     size = BANDS * 8
     kept = {d.id for d in docs if len(stored.get(d.id, b"")) == size}
@@ -400,7 +402,8 @@ def _rebuild(db: Database) -> dict[str, int]:
         stories.rewrite_index(db, _index_entries(docs, keys.tolist()), set())
     else:
         stories.rewrite_index(db, _index_entries(changed, keys[[at[d.id] for d in changed]].tolist()), kept)
-    stories.set_stories(db, found, rebuild=True)
+    stories.set_stories(db, found, rebuild=True, ids_by_rowid=ids_by_rowid,
+                        facts={pid: facts[at[pid]] for story in found for pid in story})
     log.info("stories rebuilt: %d publications (%d hashed, the rest unchanged since indexed), %d stories of two "
              "or more", len(docs), len(changed), len(found))
     return {"publications": len(docs), "hashed": len(changed), "stories": len(found)}

@@ -194,17 +194,38 @@ def ids_by_document(db: Database, keys: Iterable[str]) -> set[str]:
     return _lookup(db, "select distinct publication_id from story_documents where key in ({marks})", keys)
 
 
-def story_ids(db: Database) -> dict[str, int]:
-    """Publication id → its story id (``publications.cluster_id``), for publications in a story."""
-    return {r[0]: r[1] for r in db.execute("select id, cluster_id from publications where cluster_id is not null")}
+def story_ids(db: Database, ids_by_rowid: dict[int, str] | None = None) -> dict[str, int]:
+    """Publication id → its story id (``publications.cluster_id``), for publications in a story.
+
+    With ``ids_by_rowid`` (the publications' rowids and ids, as ``load_docs`` read them) the story ids are
+    read by rowid from the ``cluster_id`` index alone, without reading each publication's row for its id;
+    a rowid not in it is looked up."""
+    if ids_by_rowid is None:
+        return {r[0]: r[1] for r in db.execute("select id, cluster_id from publications where cluster_id is not null")}
+    rows = db.execute("select rowid, cluster_id from publications where cluster_id is not null").fetchall()
+    missing = [rowid for rowid, _ in rows if rowid not in ids_by_rowid]
+    if missing:
+        ids_by_rowid = dict(ids_by_rowid)
+        for part in _chunks(missing):
+            ids_by_rowid.update(db.execute(f"select rowid, id from publications where rowid in ({marks(part)})", part))
+    return {ids_by_rowid[rowid]: story for rowid, story in rows}
 
 
-def set_stories(db: Database, stories: list[list[str]], rebuild: bool = False) -> None:
+Facts = dict[str, tuple[str, str | None, str]]  # publication id → (title, published_at, first_seen_at)
+
+
+def set_stories(db: Database, stories: list[list[str]], rebuild: bool = False,
+                ids_by_rowid: dict[int, str] | None = None, facts: Facts | None = None) -> None:
     """Give each story (a list of publication ids) one story id: the lowest its members already had, else
     a new row of ``clusters``; stories emptied by a merge are deleted, publications never are. With
-    ``rebuild`` every publication first leaves its story, so the stories given are the whole truth."""
+    ``rebuild`` every publication first leaves its story, so the stories given are the whole truth.
+
+    A rebuild may pass what it read with the publications (``load_docs``): their ids by rowid (see
+    ``story_ids``) and the members' facts (title, ``published_at``, ``first_seen_at``), from which each
+    story's ``clusters`` row is worked out in Python and written only where it changes, instead of reading
+    every member's row again in SQL."""
     with db.atomic():
-        previous = story_ids(db)
+        previous = story_ids(db, ids_by_rowid)
         used: set[int] = set()
         assigned: list[tuple[int, str]] = []  # a rebuild moves no story into another: written in one go
         # a rebuild's new stories are numbered as one insert at a time would (the next rowid), then
@@ -235,6 +256,9 @@ def set_stories(db: Database, stories: list[list[str]], rebuild: bool = False) -
             db.conn.executemany("update publications set cluster_id = ? where id = ?",
                                 [(final.get(pid), pid) for pid in previous if final.get(pid) != previous[pid]]
                                 + [(keep, pid) for pid, keep in final.items() if pid not in previous])
+            if facts is not None and all(pid in facts for pid in final):
+                _refresh_from_facts(db, final, facts)
+                return
         _refresh_stories(db, used, every=rebuild)
 
 
@@ -242,6 +266,37 @@ def set_stories(db: Database, stories: list[list[str]], rebuild: bool = False) -
 # taken as the earlier (an NSPCC summary "2024" does not precede the Panel's review of 26 November 2024).
 _LATEST_POSSIBLE = ("case length(published_at) when 4 then published_at || '-12-99' "
                     "when 7 then published_at || '-99' else published_at end")
+
+
+def _latest_possible(published_at: str) -> str:
+    """``_LATEST_POSSIBLE`` in Python (``published_at`` is TEXT, compared as SQLite's BINARY collation does:
+    by code point, as Python compares strings)."""
+    return {4: published_at + "-12-99", 7: published_at + "-99"}.get(len(published_at), published_at)
+
+
+def _refresh_from_facts(db: Database, final: dict[str, int], facts: Facts) -> None:
+    """What ``_refresh_stories(every=True)`` does after a rebuild wrote ``final`` (publication id → story
+    id, every publication in a story), from the members' facts: the same rows, in the same order of
+    members (``published_at is null``, ``_LATEST_POSSIBLE``, ``first_seen_at``, ``id``), written only where
+    a story's title, date or size changes."""
+    db.execute("delete from clusters where id not in (select cluster_id from publications "
+               "where cluster_id is not null group by cluster_id having count(*) > 1)")
+    db.execute("update publications set cluster_id = null where cluster_id not in (select id from clusters)")
+    rows = {r[0]: tuple(r[1:]) for r in db.execute("select id, title, first_published_at, size from clusters")}
+    members: dict[int, list[str]] = {}
+    for pid, story in final.items():
+        if story in rows:
+            members.setdefault(story, []).append(pid)
+    def order(pid: str) -> tuple[bool, str, str, str]:
+        _, published, seen = facts[pid]
+        return published is None, "" if published is None else _latest_possible(published), seen, pid
+
+    changed = []
+    for story, ids in members.items():
+        title, published, _ = facts[min(ids, key=order)]
+        if rows[story] != (title, published, len(ids)):
+            changed.append((title, published, len(ids), story))
+    db.conn.executemany("update clusters set title = ?, first_published_at = ?, size = ? where id = ?", changed)
 
 
 def _refresh_stories(db: Database, ids: set[int], every: bool = False) -> None:
