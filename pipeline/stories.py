@@ -397,24 +397,33 @@ def _rebuild(db: Database) -> dict[str, int]:
     if kept:
         rows = [i for i, d in enumerate(docs) if d.id in kept]
         keys[rows] = np.frombuffer(b"".join(stored[docs[i].id] for i in rows), dtype="<i8").reshape(-1, BANDS)
-    found = _rebuild_stories(docs, keys)
+    known = stories.text_verdicts(db)
+    found, verdicts = _rebuild_stories(docs, keys, known)
     if len(changed) * 2 >= len(docs):  # most rows to write: one bulk rewrite (B-trees built once) is faster
         stories.rewrite_index(db, _index_entries(docs, keys.tolist()), set())
     else:
         stories.rewrite_index(db, _index_entries(changed, keys[[at[d.id] for d in changed]].tolist()), kept)
     stories.set_stories(db, found, rebuild=True, ids_by_rowid=ids_by_rowid,
                         facts={pid: facts[at[pid]] for story in found for pid in story})
+    stories.keep_text_verdicts(db, verdicts, known)
     log.info("stories rebuilt: %d publications (%d hashed, the rest unchanged since indexed), %d stories of two "
              "or more", len(docs), len(changed), len(found))
     return {"publications": len(docs), "hashed": len(changed), "stories": len(found)}
 
 
-def _rebuild_stories(docs: list[StoryDoc], keys: np.ndarray) -> list[list[str]]:
+Verdicts = dict[tuple[str, str], bool]  # (content hash, content hash), the lower first → the text rule joins
+
+
+def _rebuild_stories(docs: list[StoryDoc], keys: np.ndarray, known: Verdicts) -> tuple[list[list[str]], Verdicts]:
     """The stories of ``docs`` (their band keys in ``keys``): what ``_edges`` over every publication, with the
     LSH pairs and the pairs sharing a document as candidates, gives, in the same order, with less work per
     pair. Each verified edge is kept with the publication whose turn finds it there (its "focus": the
     linking publication for a link, the first of a pair); a story's place in the list is its earliest focus,
-    so the unions are made in focus order."""
+    so the unions are made in focus order.
+
+    An LSH pair joined by its text alone is judged by its two titles and summaries only: its verdict is
+    taken from ``known`` (by the two content hashes) when there, and only the others are shingled and
+    verified. Returns the stories and the verdicts of every such pair met."""
     by_doc: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(docs):
         for doc_key in d.doc_keys + [f"url:{u}" for u in d.doc_urls]:
@@ -438,15 +447,21 @@ def _rebuild_stories(docs: list[StoryDoc], keys: np.ndarray) -> list[list[str]]:
               if docs[b].url in docs[a].links or docs[a].url in docs[b].links]
     shingle(docs[i] for pair in pairs for i in pair)
     edges += [(a, b) for a, b in pairs if _joins(by_url, docs[a], docs[b], hubs)]
-    text_a, text_b = first.tolist(), second.tolist()
-    shingle(docs[i] for i in set(text_a).union(text_b))
-    edges += [(a, b) for a, b in zip(text_a, text_b, strict=True)
-              if not (docs[b].url in docs[a].links or docs[a].url in docs[b].links)
-              and jaccard(docs[a].shingles, docs[b].shingles) >= TEXT_THRESHOLD]
+    text = [(a, b) for a, b in zip(first.tolist(), second.tolist(), strict=True)
+            if not (docs[b].url in docs[a].links or docs[a].url in docs[b].links)]
+    hashes = [d.content_hash for d in docs]
+    named = [(hashes[a], hashes[b]) if hashes[a] <= hashes[b] else (hashes[b], hashes[a]) for a, b in text]
+    verdict = [known.get(name) if name[0] else None for name in named]  # a publication without a hash: judged
+    unknown = [k for k, joined in enumerate(verdict) if joined is None]
+    shingle(docs[i] for k in unknown for i in text[k])
+    for k in unknown:
+        a, b = text[k]
+        verdict[k] = jaccard(docs[a].shingles, docs[b].shingles) >= TEXT_THRESHOLD
+    edges += [pair for pair, joined in zip(text, verdict, strict=True) if joined]
     found = _StoryUnion()
     for a, b in sorted(edges):
         found.union(docs[a].id, docs[b].id)
-    return found.stories()
+    return found.stories(), {name: bool(joined) for name, joined in zip(named, verdict, strict=True) if name[0]}
 
 
 def match_pending(db: Database) -> dict[str, int]:

@@ -315,3 +315,13 @@ def m013_story_bands_by_publication_rowid(db: Database) -> None:
     db.execute("alter table story_indexed add column publication_rowid integer")
     db.execute("update story_indexed set publication_rowid = "
                "(select p.rowid from publications p where p.id = story_indexed.publication_id)")
+
+
+@migrations()
+def m014_story_text_verdicts(db: Database) -> None:
+    """``story_pairs``: the text rule's verdict for two contents (the Jaccard similarity of the word bigrams
+    of their titles and summaries is 0.5 or more, or not), keyed by the two ``content_hash`` values, so that
+    a rebuild verifies again only the LSH pairs whose contents it has not judged yet (shingling every
+    candidate again grew faster than the corpus: chance collisions)."""
+    db.execute("create table story_pairs (first_hash text not null, second_hash text not null, "
+               "joined integer not null, primary key (first_hash, second_hash)) without rowid")

@@ -154,6 +154,24 @@ def _insert_entries(db: Database, part: list[dict[str, Any]]) -> None:
                         [(e["id"], e["content_hash"], pack_bands(e["bands"]), rowids[e["id"]]) for e in present])
 
 
+def text_verdicts(db: Database) -> dict[tuple[str, str], bool]:
+    """The text rule's kept verdicts (``story_pairs``): (content hash, content hash), the lower first → joined.
+    A verdict depends only on the two titles and summaries, which a content hash stands for, so it holds
+    for as long as both contents do, whatever publications hold them."""
+    return {(a, b): bool(joined)
+            for a, b, joined in db.execute("select first_hash, second_hash, joined from story_pairs")}
+
+
+def keep_text_verdicts(db: Database, verdicts: dict[tuple[str, str], bool],
+                       before: dict[tuple[str, str], bool]) -> None:
+    """Make ``story_pairs`` hold ``verdicts`` (a rebuild's), writing only the difference from ``before``."""
+    with db.atomic():
+        db.conn.executemany("delete from story_pairs where first_hash = ? and second_hash = ?",
+                            [pair for pair in before if pair not in verdicts])
+        db.conn.executemany("insert or replace into story_pairs (first_hash, second_hash, joined) values (?, ?, ?)",
+                            sorted((a, b, int(j)) for (a, b), j in verdicts.items() if before.get((a, b)) != j))
+
+
 def clear_index(db: Database) -> None:
     with db.atomic():
         for table in ("story_bands", "story_links", "story_documents", "story_indexed"):
