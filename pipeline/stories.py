@@ -382,27 +382,29 @@ def _rebuild(db: Database) -> dict[str, int]:
     docs = [to_doc(r, shingled=False) for r in loaded]
     # publications indexed with the text (and under the rowid) they still have keep their band keys: never
     # hashed again
-    stored = stories.indexed_bands(db, {d.id: (d.content_hash, r["rowid"]) for d, r in zip(docs, loaded, strict=True)})
-    ids_by_rowid = {r["rowid"]: r["id"] for r in loaded}
+    stored = stories.indexed_bands(db, [(r["rowid"], d.id, d.content_hash) for d, r in zip(docs, loaded, strict=True)])
+    ids_by_rowid = {r["rowid"]: d.id for d, r in zip(docs, loaded, strict=True)}
     facts = [(r["title"], r["published_at"], r["first_seen_at"]) for r in loaded]  # for the stories' rows
     del loaded
     size = BANDS * 8
-    kept = {d.id for d in docs if len(stored.get(d.id, b"")) == size}
-    changed = [d for d in docs if d.id not in kept]
+    kept_rows = [i for i, blob in enumerate(stored) if blob is not None and len(blob) == size]
+    changed_rows = [i for i, blob in enumerate(stored) if blob is None or len(blob) != size]
+    changed = [docs[i] for i in changed_rows]
     shingle(changed)
     keys = np.zeros((len(docs), BANDS), dtype=np.int64)
-    at = {d.id: i for i, d in enumerate(docs)}
     if changed:
-        keys[[at[d.id] for d in changed]] = _band_array(signatures(changed))
-    if kept:
-        rows = [i for i, d in enumerate(docs) if d.id in kept]
-        keys[rows] = np.frombuffer(b"".join(stored[docs[i].id] for i in rows), dtype="<i8").reshape(-1, BANDS)
+        keys[changed_rows] = _band_array(signatures(changed))
+    if kept_rows:
+        keys[kept_rows] = np.frombuffer(b"".join([b for b in stored if b is not None and len(b) == size]),
+                                        dtype="<i8").reshape(-1, BANDS)
+    del stored
     known = stories.text_verdicts(db)
     found, verdicts = _rebuild_stories(docs, keys, known)
     if len(changed) * 2 >= len(docs):  # most rows to write: one bulk rewrite (B-trees built once) is faster
         stories.rewrite_index(db, _index_entries(docs, keys.tolist()), set())
     else:
-        stories.rewrite_index(db, _index_entries(changed, keys[[at[d.id] for d in changed]].tolist()), kept)
+        stories.rewrite_index(db, _index_entries(changed, keys[changed_rows].tolist()), {docs[i].id for i in kept_rows})
+    at = {d.id: i for i, d in enumerate(docs)}
     stories.set_stories(db, found, rebuild=True, ids_by_rowid=ids_by_rowid,
                         facts={pid: facts[at[pid]] for story in found for pid in story})
     stories.keep_text_verdicts(db, verdicts, known)

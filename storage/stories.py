@@ -82,15 +82,22 @@ def _delete_bands(db: Database, ids: list[str]) -> None:
 _INDEX_TABLES = ("story_bands", "story_links", "story_documents", "story_indexed")
 
 
-def indexed_bands(db: Database, current: dict[str, tuple[str, int]]) -> dict[str, bytes]:
+def indexed_bands(db: Database, publications: list[tuple[int, str, str]]) -> list[bytes | None]:
     """The stored LSH band keys (``story_indexed.band_keys``: 32 signed 64-bit integers, little-endian) of
-    the publications indexed with the content hash and under the rowid they still have (``current``: id →
-    (content hash, rowid), as ``load_docs`` gives them): what a rebuild need not hash again. One row per
-    publication, not its 32 ``story_bands`` rows. A publication whose rowid is no longer the one its band
-    rows name (a ``VACUUM`` may renumber) is indexed again."""
-    return {pid: keys for pid, h, rowid, keys in db.execute(
-        "select publication_id, content_hash, publication_rowid, band_keys from story_indexed "
-        "where band_keys is not null") if current.get(pid) == (h, rowid)}
+    each publication given as (rowid, id, content hash), as ``load_docs`` read them, in that order: None
+    unless it was indexed with the content hash and under the rowid it still has (what a rebuild need not
+    hash again). One row per publication, not its 32 ``story_bands`` rows. A publication whose rowid is no
+    longer the one its band rows name (a ``VACUUM`` may renumber) is indexed again. Matched by rowid, then
+    checked by id and hash: no dictionary of every publication id is made."""
+    at = {rowid: i for i, (rowid, _, _) in enumerate(publications)}
+    found: list[bytes | None] = [None] * len(publications)
+    for pid, content_hash, rowid, keys in db.execute(
+            "select publication_id, content_hash, publication_rowid, band_keys from story_indexed "
+            "where band_keys is not null"):
+        i = at.get(rowid)
+        if i is not None and publications[i][1] == pid and publications[i][2] == content_hash:
+            found[i] = keys
+    return found
 
 
 def pack_bands(keys: list[int]) -> bytes:
