@@ -172,13 +172,13 @@ def bucket_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     packed = (flat.view(np.uint64) & ~position_bits) | np.arange(len(flat), dtype=np.uint64)
     packed.sort()  # by high bits, then position (so by row: a bucket's members come in row order)
     high = packed >> np.uint64(low)
-    starts = np.flatnonzero(np.concatenate(([True], high[1:] != high[:-1])))
+    same = high[1:] == high[:-1]  # an entry's high bits are its predecessor's
     del high
-    sizes = np.diff(np.append(starts, len(flat)))
-    shared = sizes > 1
-    group = np.repeat(np.arange(int(shared.sum())), sizes[shared])
-    pos = (packed[np.flatnonzero(np.repeat(shared, sizes))] & position_bits).astype(np.int64)
-    del packed
+    after, before = np.append(same, False), np.concatenate(([False], same))
+    at = np.flatnonzero(after | before)  # the entries of groups of two or more (a few percent)
+    group = np.cumsum(~before[at])
+    pos = (packed[at] & position_bits).astype(np.int64)
+    del packed, same, after, before
     key = flat[pos]
     if (key[1:] != key[:-1])[group[1:] == group[:-1]].any():  # other keys with the same high bits
         order = np.lexsort((pos, key, group))
@@ -200,14 +200,16 @@ def bucket_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique // n, unique % n
 
 
-def _could_join(docs: list[StoryDoc], first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _could_join(docs: list[StoryDoc], first: np.ndarray,
+                second: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The LSH pairs of ``docs`` (by position) that ``_edges`` could join through them: a text match needs two
     sources, the same numbers in both titles and dates within ``WINDOW_DAYS``; a link match needs one of the
     two to link to the other. A pair that shares a document is proposed by the documents' own index (with
     the same first member), so it need not come from here. The rest fail every rule: they are dropped here
-    at once (with numpy), not one by one in Python, for chance LSH collisions grow faster than the corpus."""
+    at once (with numpy), not one by one in Python, for chance LSH collisions grow faster than the corpus.
+    Returns the pairs kept and, for each, whether one of the two links to the other."""
     if not len(first):
-        return first, second
+        return first, second, np.zeros(0, dtype=bool)
     sources: dict[str, int] = {}
     numbers: dict[frozenset[str], int] = {}
     source = np.array([sources.setdefault(d.source, len(sources)) for d in docs])
@@ -216,6 +218,7 @@ def _could_join(docs: list[StoryDoc], first: np.ndarray, second: np.ndarray) -> 
     a, b = first, second
     far = (day[a] >= 0) & (day[b] >= 0) & (np.abs(day[a] - day[b]) > WINDOW_DAYS)
     keep = (source[a] != source[b]) & (number[a] == number[b]) & ~far
+    link = np.zeros(len(a), dtype=bool)
     linking = [(i, d.links) for i, d in enumerate(docs) if d.links]
     if linking:
         at_url: dict[str, list[int]] = defaultdict(list)
@@ -224,8 +227,9 @@ def _could_join(docs: list[StoryDoc], first: np.ndarray, second: np.ndarray) -> 
         n = len(docs)
         linked = np.array(sorted({min(i, j) * n + max(i, j) for i, urls in linking for u in urls
                                   for j in at_url.get(u, ()) if j != i}), dtype=np.int64)
-        keep |= np.isin(a * n + b, linked)
-    return a[keep], b[keep]
+        link = np.isin(a * n + b, linked)
+        keep |= link
+    return a[keep], b[keep], link[keep]
 
 
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED)
@@ -434,10 +438,10 @@ def _rebuild_stories(docs: list[StoryDoc], keys: np.ndarray, known: Verdicts) ->
     n = len(docs)
     sharing = {a * n + b for key, members in by_doc.items() if key not in hubs
                for a, b in combinations(members, 2) if a != b}
-    first, second = _could_join(docs, *bucket_pairs(keys))
+    first, second, link = _could_join(docs, *bucket_pairs(keys))
     if sharing:  # verified below with every rule
         lsh_only = ~np.isin(first * n + second, np.fromiter(sharing, dtype=np.int64, count=len(sharing)))
-        first, second = first[lsh_only], second[lsh_only]
+        first, second, link = first[lsh_only], second[lsh_only], link[lsh_only]
     by_url = {d.url: d for d in docs}
     at = {d.id: i for i, d in enumerate(docs)}
     edges = [(i, at[t.id]) for i, d in enumerate(docs) if d.links
@@ -445,12 +449,10 @@ def _rebuild_stories(docs: list[StoryDoc], keys: np.ndarray, known: Verdicts) ->
     pairs = [divmod(code, n) for code in sharing]
     # an LSH pair left by ``_could_join`` with no link between the two is joined by its text alone, and it
     # already has two sources, the same numbers and dates in the window: only the Jaccard is left to check
-    pairs += [(a, b) for a, b in zip(first.tolist(), second.tolist(), strict=True)
-              if docs[b].url in docs[a].links or docs[a].url in docs[b].links]
+    pairs += zip(first[link].tolist(), second[link].tolist(), strict=True)
     shingle(docs[i] for pair in pairs for i in pair)
     edges += [(a, b) for a, b in pairs if _joins(by_url, docs[a], docs[b], hubs)]
-    text = [(a, b) for a, b in zip(first.tolist(), second.tolist(), strict=True)
-            if not (docs[b].url in docs[a].links or docs[a].url in docs[b].links)]
+    text = list(zip(first[~link].tolist(), second[~link].tolist(), strict=True))
     hashes = [d.content_hash for d in docs]
     named = [(hashes[a], hashes[b]) if hashes[a] <= hashes[b] else (hashes[b], hashes[a]) for a, b in text]
     verdict = [known.get(name) if name[0] else None for name in named]  # a publication without a hash: judged

@@ -58,7 +58,12 @@ def test_the_pair_filter_drops_only_pairs_no_rule_joins(tmp_path):
     docs = [stories.to_doc(r) for r in stored.load_docs(db, None)]
     keys = stories._band_array(stories.signatures(docs))
     first, second = stories.bucket_pairs(keys)
-    kept = set(zip(*(a.tolist() for a in stories._could_join(docs, first, second)), strict=True))
+    kept_first, kept_second, link = stories._could_join(docs, first, second)
+    kept = set(zip(kept_first.tolist(), kept_second.tolist(), strict=True))
+    # the link flag: one of the two links to the other
+    assert link.tolist() == [docs[b].url in docs[a].links or docs[a].url in docs[b].links
+                             for a, b in zip(kept_first.tolist(), kept_second.tolist(), strict=True)]
+    assert any(link)
     dropped = [(a, b) for a, b in zip(first.tolist(), second.tolist(), strict=True) if (a, b) not in kept]
     assert kept and dropped
     # a pair that shares a document (not one held by many) is proposed by the documents' index instead
