@@ -34,9 +34,10 @@ def load_docs(db: Database, ids: Iterable[str] | None = None) -> list[dict[str, 
         for part in _chunks(sorted(set(ids))):
             rows += db.query(f"select {_DOC_COLUMNS} from publications where id in ({','.join('?' * len(part))})",
                              part)
-    for row in rows:
-        row["links"] = json.loads(row["links"] or "[]")
-        row["documents"] = json.loads(row["documents"] or "[]")
+    for row in rows:  # most hold none: "[]" is not parsed
+        links, documents = row["links"], row["documents"]
+        row["links"] = json.loads(links) if links and links != "[]" else []
+        row["documents"] = json.loads(documents) if documents and documents != "[]" else []
     return rows
 
 
