@@ -181,8 +181,9 @@ def keep_text_verdicts(db: Database, verdicts: dict[tuple[str, str], bool],
 
 
 def clear_index(db: Database) -> None:
+    """Empty the story index and the kept text verdicts (after a change to the joining rules, say)."""
     with db.atomic():
-        for table in ("story_bands", "story_links", "story_documents", "story_indexed"):
+        for table in ("story_bands", "story_links", "story_documents", "story_indexed", "story_pairs"):
             db.execute(f"delete from {table}")
 
 
