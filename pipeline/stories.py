@@ -446,12 +446,12 @@ def _rebuild_stories(docs: list[StoryDoc], keys: np.ndarray, known: Verdicts) ->
     at = {d.id: i for i, d in enumerate(docs)}
     edges = [(i, at[t.id]) for i, d in enumerate(docs) if d.links
              for t in link_targets(d, [by_url[u] for u in d.links if u in by_url])]
-    pairs = [divmod(code, n) for code in sharing]
-    # an LSH pair left by ``_could_join`` with no link between the two is joined by its text alone, and it
-    # already has two sources, the same numbers and dates in the window: only the Jaccard is left to check
+    pairs = [divmod(code, n) for code in sharing]  # pairs sharing a document, and linked LSH pairs: every rule
     pairs += zip(first[link].tolist(), second[link].tolist(), strict=True)
     shingle(docs[i] for pair in pairs for i in pair)
     edges += [(a, b) for a, b in pairs if _joins(by_url, docs[a], docs[b], hubs)]
+    # an LSH pair left by ``_could_join`` with no link between the two is joined by its text alone, and it
+    # already has two sources, the same numbers and dates in the window: only the Jaccard is left to check
     text = list(zip(first[~link].tolist(), second[~link].tolist(), strict=True))
     hashes = [d.content_hash for d in docs]
     named = [(hashes[a], hashes[b]) if hashes[a] <= hashes[b] else (hashes[b], hashes[a]) for a, b in text]
