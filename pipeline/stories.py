@@ -382,14 +382,18 @@ def rebuild(db: Database) -> dict[str, int]:
 
 
 def _rebuild(db: Database) -> dict[str, int]:
-    loaded = stories.load_docs(db, None)
-    docs = [to_doc(r, shingled=False) for r in loaded]
+    docs: list[StoryDoc] = []
+    rowids: list[int] = []
+    facts: list[tuple[str, str | None, str]] = []  # for the stories' rows
+    for row in stories.iter_docs(db):  # one row at a time: only what is kept of it stays in memory
+        docs.append(to_doc(row, shingled=False))
+        rowids.append(row["rowid"])
+        facts.append((row["title"], row["published_at"], row["first_seen_at"]))
     # publications indexed with the text (and under the rowid) they still have keep their band keys: never
     # hashed again
-    stored = stories.indexed_bands(db, [(r["rowid"], d.id, d.content_hash) for d, r in zip(docs, loaded, strict=True)])
-    ids_by_rowid = {r["rowid"]: d.id for d, r in zip(docs, loaded, strict=True)}
-    facts = [(r["title"], r["published_at"], r["first_seen_at"]) for r in loaded]  # for the stories' rows
-    del loaded
+    stored = stories.indexed_bands(db, [(r, d.id, d.content_hash) for r, d in zip(rowids, docs, strict=True)])
+    ids_by_rowid = {r: d.id for r, d in zip(rowids, docs, strict=True)}
+    del rowids
     size = BANDS * 8
     kept_rows = [i for i, blob in enumerate(stored) if blob is not None and len(blob) == size]
     changed_rows = [i for i, blob in enumerate(stored) if blob is None or len(blob) != size]

@@ -28,17 +28,25 @@ def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
 def load_docs(db: Database, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Publications as story matching needs them (links and documents decoded, and their ``rowid``)."""
     if ids is None:
-        rows = list(db.query(f"select {_DOC_COLUMNS} from publications"))
-    else:
-        rows = []
-        for part in _chunks(sorted(set(ids))):
-            rows += db.query(f"select {_DOC_COLUMNS} from publications where id in ({','.join('?' * len(part))})",
-                             part)
-    for row in rows:  # most hold none: "[]" is not parsed
-        links, documents = row["links"], row["documents"]
-        row["links"] = json.loads(links) if links and links != "[]" else []
-        row["documents"] = json.loads(documents) if documents and documents != "[]" else []
+        return list(iter_docs(db))
+    rows: list[dict[str, Any]] = []
+    for part in _chunks(sorted(set(ids))):
+        rows += map(_decoded, db.query(f"select {_DOC_COLUMNS} from publications where id in "
+                                       f"({','.join('?' * len(part))})", part))
     return rows
+
+
+def iter_docs(db: Database) -> Iterator[dict[str, Any]]:
+    """Every publication as ``load_docs`` gives it, one at a time, in rowid order (a rebuild keeps what it
+    needs of each, not 200,000 rows at once)."""
+    return map(_decoded, db.query(f"select {_DOC_COLUMNS} from publications"))
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    links, documents = row["links"], row["documents"]  # most hold none: "[]" is not parsed
+    row["links"] = json.loads(links) if links and links != "[]" else []
+    row["documents"] = json.loads(documents) if documents and documents != "[]" else []
+    return row
 
 
 def pending_ids(db: Database) -> list[str]:
