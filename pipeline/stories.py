@@ -365,6 +365,24 @@ def _is_link_target(by_url: dict[str, StoryDoc], a: StoryDoc, b: StoryDoc) -> bo
     return False
 
 
+# What the kept index (band keys) and the kept text verdicts depend on besides the publications' contents:
+# when any of it changes, what is kept is stale, and the next rebuild or match starts from an empty index.
+INDEX_RULES = (f"minhash {NUM_PERM} permutations seed {_SEED}; bands {BANDS}x{ROWS}; text rule: Jaccard of word "
+               f"bigrams of title and summary >= {TEXT_THRESHOLD}; shingles v1")
+
+
+def _current_rules(db: Database) -> bool:
+    """Whether the kept index was made with ``INDEX_RULES``; if it was made with others, it is emptied (and
+    False returned). An index from before rules were recorded was made with today's: they are recorded."""
+    kept = stories.index_rules(db)
+    if kept == INDEX_RULES:
+        return True
+    stories.set_index_rules(db, INDEX_RULES, clear=kept is not None)
+    if kept is not None:
+        log.warning("stories: the story index was made with other rules (%s); it is built again", kept)
+    return kept is None
+
+
 def rebuild(db: Database) -> dict[str, int]:
     """Re-derive every story from scratch and rewrite the index; returns figures for the log.
 
@@ -382,6 +400,7 @@ def rebuild(db: Database) -> dict[str, int]:
 
 
 def _rebuild(db: Database) -> dict[str, int]:
+    _current_rules(db)
     docs: list[StoryDoc] = []
     rowids: list[int] = []
     facts: list[tuple[str, str | None, str]] = []  # for the stories' rows
@@ -473,7 +492,11 @@ def _rebuild_stories(docs: list[StoryDoc], keys: np.ndarray, known: Verdicts) ->
 
 
 def match_pending(db: Database) -> dict[str, int]:
-    """Match publications new or changed since they were indexed against everything stored."""
+    """Match publications new or changed since they were indexed against everything stored (after a change
+    of ``INDEX_RULES``: a rebuild, every publication being pending)."""
+    if not _current_rules(db):
+        result = rebuild(db)
+        return {"matched": result["publications"], "stories": result["stories"]}
     pending = [to_doc(r) for r in stories.load_docs(db, stories.pending_ids(db))]
     if not pending:
         return {"matched": 0, "stories": 0}

@@ -325,3 +325,12 @@ def m014_story_text_verdicts(db: Database) -> None:
     candidate again grew faster than the corpus: chance collisions)."""
     db.execute("create table story_pairs (first_hash text not null, second_hash text not null, "
                "joined integer not null, primary key (first_hash, second_hash)) without rowid")
+
+
+@migrations()
+def m015_story_index_rules(db: Database) -> None:
+    """``story_rules``: the rules the kept story index and text verdicts were made with (MinHash, LSH bands,
+    the text rule; one row, written by ``pipeline.stories``), so that a change to them empties what is kept
+    instead of matching by stale band keys and verdicts. Empty until the next rebuild or match, which adopts
+    the current rules: every index kept so far was made with them."""
+    db.execute("create table story_rules (rules text not null)")

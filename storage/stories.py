@@ -195,6 +195,21 @@ def clear_index(db: Database) -> None:
             db.execute(f"delete from {table}")
 
 
+def index_rules(db: Database) -> str | None:
+    """The rules the kept index and verdicts were made with (``story_rules``), None before the first."""
+    row = db.execute("select rules from story_rules").fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_index_rules(db: Database, rules: str, clear: bool) -> None:
+    """Record ``rules`` as those of the kept index, emptying it first when ``clear``; one transaction."""
+    with db.atomic():
+        if clear:
+            clear_index(db)
+        db.execute("delete from story_rules")
+        db.execute("insert into story_rules (rules) values (?)", [rules])
+
+
 def _lookup(db: Database, sql: str, values: Iterable[Any]) -> set[str]:
     found: set[str] = set()
     for part in _chunks(sorted(set(values))):

@@ -66,3 +66,37 @@ def test_a_changed_publication_is_judged_again_and_old_verdicts_go(db):
     assert clusters(db) == 1
     after = db.execute("select first_hash, second_hash, joined from story_pairs").fetchall()
     assert after == [(*hashes(db), 1)] and [tuple(r[:2]) for r in after] != before
+
+
+def test_a_change_of_rules_empties_what_was_kept_and_builds_it_again(db, caplog):
+    add(db, A, B)
+    stories.rebuild(db)
+    assert db.execute("select rules from story_rules").fetchall() == [(stories.INDEX_RULES,)]
+    assert stories.rebuild(db)["hashed"] == 0  # the same rules: nothing hashed again
+    # an index made with other rules (another number of bands, say): a stale verdict and stale band keys
+    db.execute("update story_rules set rules = 'minhash 128 permutations seed 1; bands 16x8; ...'")
+    db.execute("update story_pairs set joined = 0")
+    db.conn.commit()
+    result = stories.rebuild(db)
+    assert result["hashed"] == 2 and clusters(db) == 1, "the stale verdict was not used"
+    assert "made with other rules" in caplog.text
+    assert db.execute("select rules from story_rules").fetchall() == [(stories.INDEX_RULES,)]
+
+
+def test_matching_after_a_change_of_rules_rebuilds(db):
+    add(db, A)
+    stories.match_pending(db)
+    db.execute("update story_rules set rules = 'older rules'")
+    db.conn.commit()
+    add(db, B, now="2025-01-02T00:00:00Z")
+    assert stories.match_pending(db) == {"matched": 2, "stories": 1}
+    assert clusters(db) == 1 and db.execute("select count(*) from story_indexed").fetchone()[0] == 2
+
+
+def test_an_index_from_before_rules_were_recorded_is_kept(db):
+    add(db, A, B)
+    stories.rebuild(db)
+    db.execute("delete from story_rules")
+    db.conn.commit()
+    assert stories.rebuild(db)["hashed"] == 0
+    assert db.execute("select rules from story_rules").fetchall() == [(stories.INDEX_RULES,)]
