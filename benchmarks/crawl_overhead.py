@@ -183,52 +183,35 @@ def baseline_spider(slug: str):
     from scrapy.spiderloader import SpiderLoader
 
     production = SpiderLoader.from_settings(Settings({"SPIDER_MODULES": ["spiders"]})).load(slug)
+
+    def listings(starts, articles, pages, callback: str, kwargs=dict):
+        """Start at the listings (``starts(spider)``), follow their article links (``articles``: to the
+        production method ``callback``, with ``kwargs()``) and their next pages (``pages``)."""
+
+        class ListingBaseline(production):  # type: ignore[misc,valid-type]
+            async def start(self):
+                for url in starts(self):
+                    yield scrapy.Request(url, self.follow)
+
+            def follow(self, response):
+                for link in articles.extract_links(response):
+                    yield scrapy.Request(link.url, getattr(self, callback), cb_kwargs=kwargs())
+                for link in pages.extract_links(response):
+                    yield scrapy.Request(link.url, self.follow)
+
+        return ListingBaseline
+
     if slug == "iwf":
-        articles, pages = LinkExtractor(allow=IWF_ARTICLES), LinkExtractor(allow=IWF_PAGES)
-
-        class Baseline(production):  # type: ignore[misc,valid-type]
-            async def start(self):
-                for section in ("news", "blogs"):
-                    yield scrapy.Request(f"https://www.iwf.org.uk/news-media/{section}/?page=1", self.follow)
-
-            def follow(self, response):
-                for link in articles.extract_links(response):
-                    yield scrapy.Request(link.url, self.parse)
-                for link in pages.extract_links(response):
-                    yield scrapy.Request(link.url, self.follow)
-
-        return Baseline
+        return listings(lambda spider: [f"https://www.iwf.org.uk/news-media/{section}/?page=1"
+                                        for section in ("news", "blogs")],
+                        LinkExtractor(allow=IWF_ARTICLES), LinkExtractor(allow=IWF_PAGES), "parse")
     if slug == "csprp_panel_site":
-        cards = LinkExtractor(allow=PANEL_ARTICLES, restrict_xpaths="//main", deny_extensions=[])
-        listing_pages = LinkExtractor(allow=PANEL_PAGES)
-
-        class PanelBaseline(production):  # type: ignore[misc,valid-type]
-            async def start(self):
-                for path in PANEL_LISTINGS:
-                    yield scrapy.Request(self.site + path, self.follow)
-
-            def follow(self, response):
-                for link in cards.extract_links(response):
-                    yield scrapy.Request(link.url, self.parse_detail, cb_kwargs={"card": {}})
-                for link in listing_pages.extract_links(response):
-                    yield scrapy.Request(link.url, self.follow)
-
-        return PanelBaseline
+        return listings(lambda spider: [spider.site + path for path in PANEL_LISTINGS],
+                        LinkExtractor(allow=PANEL_ARTICLES, restrict_xpaths="//main", deny_extensions=[]),
+                        LinkExtractor(allow=PANEL_PAGES), "parse_detail", lambda: {"card": {}})
     if slug == "nspcc_learning":
-        articles, pages = LinkExtractor(allow=NSPCC_ARTICLES), LinkExtractor(allow=NSPCC_PAGES)
-
-        class NspccBaseline(production):  # type: ignore[misc,valid-type]
-            async def start(self):
-                for path in NSPCC_LISTINGS:
-                    yield scrapy.Request(self.base + path, self.follow)
-
-            def follow(self, response):
-                for link in articles.extract_links(response):
-                    yield scrapy.Request(link.url, self.parse_article)
-                for link in pages.extract_links(response):
-                    yield scrapy.Request(link.url, self.follow)
-
-        return NspccBaseline
+        return listings(lambda spider: [spider.base + path for path in NSPCC_LISTINGS],
+                        LinkExtractor(allow=NSPCC_ARTICLES), LinkExtractor(allow=NSPCC_PAGES), "parse_article")
     if slug == "childrens_commissioner":
 
         class RestBaseline(production):  # type: ignore[misc,valid-type]
